@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef RECSYS_RECSYS_HPP
+#define RECSYS_RECSYS_HPP
+
+/// @file
+/// Umbrella header: includes every public component of recsys.
+/// Include single component headers instead to keep compile times down.
+
+#include <recsys/version.hpp>
+#include <recsys/errors.hpp>
+#include <recsys/types.hpp>
+#include <recsys/random.hpp>
+#include <recsys/parallel.hpp>
+#include <recsys/progress.hpp>
+
+#endif  // RECSYS_RECSYS_HPP

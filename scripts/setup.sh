@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# recsys set-up for a fresh Debian 12 / Ubuntu 22.04+ machine.
+#
+#   scripts/setup.sh demo   install what is missing, configure, build, run the quickstart demo
+#   scripts/setup.sh test   install what is missing, configure, build, run the full test suite
+#
+# Environment: BUILD_DIR (default ./build), JOBS (default: number of cores),
+#              RECSYS_DATA_DIR (real datasets; default ../shared/data when it exists),
+#              CMAKE_ARGS (extra configure arguments).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-}
+case "$mode" in demo|test) ;; *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2;; esac
+
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+# 1. Dependencies (Debian packages), installed only when missing.
+packages=(cmake make g++ libeigen3-dev libxtensor-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# 2. Configure (Release; tests keep their assertions on) and build.
+data_arg=()
+[ -n "${RECSYS_DATA_DIR:-}" ] && data_arg=(-DRECSYS_DATA_DIR="$RECSYS_DATA_DIR")
+# shellcheck disable=SC2086
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${data_arg[@]}" ${CMAKE_ARGS:-}
+
+if [ "$mode" = demo ]; then
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target example_quickstart
+  "$BUILD_DIR/examples/example_quickstart"
+else
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+fi

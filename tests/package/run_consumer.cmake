@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: Apache-2.0
+# Builds and runs a small downstream project that uses recsys in one of three ways:
+#   MODE=find_package      install recsys into a temporary prefix, then find_package(recsys)
+#   MODE=add_subdirectory  add_subdirectory(<recsys source>)
+#   MODE=fetchcontent      FetchContent from a tarball of this source tree (no network)
+# Inputs: MODE SOURCE_DIR WORK_DIR CXX_COMPILER GENERATOR BUILD_TYPE
+cmake_minimum_required(VERSION 3.20)
+foreach(v MODE SOURCE_DIR WORK_DIR CXX_COMPILER GENERATOR)
+  if(NOT DEFINED ${v})
+    message(FATAL_ERROR "run_consumer.cmake: ${v} is required")
+  endif()
+endforeach()
+if(NOT BUILD_TYPE)
+  set(BUILD_TYPE Release)
+endif()
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+set(common -G "${GENERATOR}" -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
+set(consumer_args "")
+
+if(MODE STREQUAL "find_package")
+  execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/recsys-build" ${common}
+                    -DRECSYS_BUILD_TESTS=OFF -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF
+                    -DRECSYS_INSTALL=ON
+                  COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND ${CMAKE_COMMAND} --install "${WORK_DIR}/recsys-build" --prefix "${WORK_DIR}/prefix"
+                  COMMAND_ERROR_IS_FATAL ANY)
+  list(APPEND consumer_args -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+elseif(MODE STREQUAL "add_subdirectory")
+  list(APPEND consumer_args -DRECSYS_SOURCE_DIR=${SOURCE_DIR})
+elseif(MODE STREQUAL "fetchcontent")
+  # What a release tarball holds: the headers and the CMake files.
+  execute_process(COMMAND ${CMAKE_COMMAND} -E tar czf "${WORK_DIR}/recsys-src.tar.gz"
+                    CMakeLists.txt LICENSE cmake include
+                  WORKING_DIRECTORY "${SOURCE_DIR}" COMMAND_ERROR_IS_FATAL ANY)
+  list(APPEND consumer_args -DRECSYS_TARBALL=${WORK_DIR}/recsys-src.tar.gz)
+else()
+  message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
+endif()
+
+execute_process(COMMAND ${CMAKE_COMMAND} -S "${CMAKE_CURRENT_LIST_DIR}/${MODE}" -B "${WORK_DIR}/consumer"
+                  ${common} ${consumer_args}
+                COMMAND_ERROR_IS_FATAL ANY)
+execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/consumer" COMMAND_ERROR_IS_FATAL ANY)
+execute_process(COMMAND "${WORK_DIR}/consumer/consumer" OUTPUT_VARIABLE out COMMAND_ERROR_IS_FATAL ANY)
+message(STATUS "consumer printed: ${out}")
+if(NOT out MATCHES "recsys [0-9]+\\.[0-9]+\\.[0-9]+ ok")
+  message(FATAL_ERROR "the ${MODE} consumer did not print the expected line")
+endif()
+# Nothing of recsys's own test machinery may leak into a consumer's build.
+if(EXISTS "${WORK_DIR}/consumer/_deps/recsys-build/tests" OR EXISTS "${WORK_DIR}/consumer/recsys/tests")
+  message(FATAL_ERROR "recsys built its tests inside a consumer project")
+endif()
