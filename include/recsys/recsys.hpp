@@ -13,4 +13,13 @@
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
 
+// data
+#include <recsys/data/id_map.hpp>
+#include <recsys/data/interaction_log.hpp>
+#include <recsys/data/sessions.hpp>
+
+// models
+#include <recsys/models/recommender.hpp>
+#include <recsys/models/factor_model.hpp>
+
 #endif  // RECSYS_RECSYS_HPP

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef RECSYS_MODELS_RECOMMENDER_HPP
+#define RECSYS_MODELS_RECOMMENDER_HPP
+
+/// @file
+/// What a model provides so that evaluation, re-ranking and pipelines are written once for all
+/// recipes (C++20 concepts), and the per-query options every recommend() takes.
+///
+/// - recsys::recommender: const, thread-safe queries: recommend(user, k, options) -> topk_result
+///   and score(user, items) -> scores, over num_users() x num_items() dense indices.
+/// - recsys::matrix_trainable / recsys::log_trainable: how a recipe is fitted (on an interaction
+///   matrix, or on the whole log when it needs timestamps, sessions or event types).
+///
+/// Unknown users (index < 0 or >= num_users(), or a user with no training history) are a normal
+/// case: every recipe documents its fallback (usually popularity) and never throws for them.
+
+#include <recsys/data/interaction_log.hpp>
+#include <recsys/progress.hpp>
+#include <recsys/types.hpp>
+
+#include <concepts>
+#include <span>
+#include <vector>
+
+namespace recsys {
+
+/// Per-query options of recommend().
+struct recommend_options {
+  /// Drop items the user interacted with in the training data.
+  bool exclude_seen = true;
+  /// Items never to return (e.g. out of stock).
+  std::span<const index_t> exclude = {};
+  /// When non-empty, only these items are candidates.
+  std::span<const index_t> include = {};
+};
+
+/// A fitted model that can be queried.
+template <class M>
+concept recommender = requires(const M& m, index_t user, index_t k, const recommend_options& opts,
+                               std::span<const index_t> items) {
+  { m.num_users() } -> std::convertible_to<index_t>;
+  { m.num_items() } -> std::convertible_to<index_t>;
+  { m.recommend(user, k, opts) } -> std::same_as<topk_result>;
+  { m.score(user, items) } -> std::same_as<std::vector<score_t>>;
+};
+
+/// A recipe fitted on a user x item interaction matrix.
+template <class M>
+concept matrix_trainable = requires(M& m, const csr_matrix& x, const job_control& job) { m.fit(x, job); };
+
+/// A recipe fitted on the interaction log itself (needs timestamps, event types or sessions).
+template <class M>
+concept log_trainable = requires(M& m, const interaction_log& log, const job_control& job) { m.fit(log, job); };
+
+/// A model that recommends for a history given at query time (real-time events, new users).
+template <class M>
+concept history_recommender =
+    requires(const M& m, std::span<const index_t> items, std::span<const score_t> weights, index_t k,
+             const recommend_options& opts) {
+      { m.recommend_for_history(items, weights, k, opts) } -> std::same_as<topk_result>;
+    };
+
+}  // namespace recsys
+
+#endif  // RECSYS_MODELS_RECOMMENDER_HPP
