@@ -17,6 +17,7 @@
 #include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
+#include <recsys/data/baskets.hpp>
 
 // models
 #include <recsys/models/recommender.hpp>

@@ -112,3 +112,23 @@ TEST_CASE("build_sessions uses SESSION_ID when present and orders events by time
   CHECK(log.item_ids.id(s.session(0)[0]) == "z");
   CHECK(s.length(1) == 2);
 }
+
+#include <recsys/data/baskets.hpp>
+
+TEST_CASE("basket_data keeps distinct items per basket and builds the incidence matrix", "[baskets]") {
+  recsys::basket_data b;
+  b.add_basket(std::vector<std::string>{"milk", "bread", "milk"});
+  b.add_basket(std::vector<std::string>{"bread"});
+  b.add_basket(std::vector<std::string>{});
+  REQUIRE(b.size() == 3);
+  CHECK(b.length(0) == 2);
+  CHECK(b.length(2) == 0);
+  CHECK(b.num_items() == 2);
+  const auto m = b.to_matrix();
+  CHECK(m.rows() == 3);
+  CHECK(m.cols() == 2);
+  CHECK(m.nonZeros() == 3);
+  CHECK(m.coeff(1, b.item_ids.find("bread").value()) == 1.0f);
+  const std::vector<recsys::index_t> bad{5};
+  CHECK_THROWS_AS(b.push_basket(bad), recsys::invalid_argument);
+}
