@@ -24,4 +24,7 @@
 #include <recsys/models/factor_model.hpp>
 #include <recsys/models/popularity.hpp>
 
+// the recipe registry
+#include <recsys/recipes.hpp>
+
 #endif  // RECSYS_RECSYS_HPP
