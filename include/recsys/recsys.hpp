@@ -24,6 +24,10 @@
 #include <recsys/models/factor_model.hpp>
 #include <recsys/models/popularity.hpp>
 
+// persistence
+#include <recsys/io/npy.hpp>
+#include <recsys/io/model_store.hpp>
+
 // the recipe registry
 #include <recsys/recipes.hpp>
 
