@@ -24,6 +24,9 @@
 #include <recsys/models/factor_model.hpp>
 #include <recsys/models/popularity.hpp>
 
+// ranking
+#include <recsys/ranking/filter_expression.hpp>
+
 // persistence
 #include <recsys/io/npy.hpp>
 #include <recsys/io/model_store.hpp>
