@@ -247,12 +247,33 @@ TEST_CASE("build_matrix matches a dense naive reference on random logs, every sc
           dense pattern;
           const dense ref = naive_matrix(log, o, &pattern);
           require_matches(recsys::build_matrix(log, o), ref, pattern);
+          // the general path (a user index per event instead of bits beside the item)
+          require_matches(recsys::detail::build_matrix_impl(log, o, true), ref, pattern);
         }
   }
 }
 
+TEST_CASE("build_matrix on a log with many duplicates and many users (storage shrunk, buckets)", "[matrix]") {
+  // 3000 users -> 2-user buckets; 20 events per (user, item) pair -> nnz << events
+  recsys::interaction_log log;
+  for (int u = 0; u < 3000; ++u) log.user_ids.insert(std::string("u") += std::to_string(u));
+  for (int i = 0; i < 5; ++i) log.item_ids.insert(std::string("i") += std::to_string(i));
+  for (int rep = 0; rep < 20; ++rep)
+    for (int u = 0; u < 3000; u += 3) log.add_indexed(u, (u + rep) % 2, rep, recsys::invalid_index, std::nanf(""),
+                                                      recsys::invalid_index, static_cast<float>(rep));
+  for (bool general : {false, true}) {
+    const auto m = recsys::detail::build_matrix_impl(log, {}, general);
+    CHECK(m.nonZeros() == 2000);
+    CHECK(m.data().allocatedSize() == 2000);  // the slack was given back
+    CHECK(m.coeff(3, 1) == 0 + 2 + 4 + 6 + 8 + 10 + 12 + 14 + 16 + 18);
+    CHECK(m.coeff(3, 0) == 1 + 3 + 5 + 7 + 9 + 11 + 13 + 15 + 17 + 19);
+    CHECK(m.coeff(4, 0) == 0.0f);
+    CHECK(recsys::user_history_lengths(m)[2997] == 2);
+  }
+}
+
 TEST_CASE("build_matrix does not depend on the thread count", "[matrix]") {
-  const auto log = random_log(recsys::test::seed(), 9000, 300, 60000);
+  const auto log = random_log(recsys::test::seed(), 9000, 300, 80000);  // >= 65536 events: parallel path
   for (auto scheme : {recsys::weighting::raw, recsys::weighting::bm25}) {
     recsys::matrix_options o;
     o.scheme = scheme;

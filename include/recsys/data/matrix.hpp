@@ -12,9 +12,9 @@
 /// in the log; columns sorted within each row; the matrix is compressed. Values follow
 /// matrix_options (see weighting).
 ///
-/// Build cost: O(n + U + nnz log d) for n events, U users and rows of d events: a stable
-/// counting sort by user, then each row sorted by (item, log order) on its own (in parallel over
-/// rows), then duplicates aggregated. The result does not depend on the thread count (each row
+/// Build cost: O(n + U + n log d) for n events, U users and rows of d events: a stable counting
+/// sort by user (two cache-friendly passes), then each row's (item, value) keys sorted on their
+/// own (in parallel over groups of rows), then duplicates aggregated (see build_matrix). The result does not depend on the thread count (each row
 /// is computed alone, in a fixed order). bench/bench_matrix.cpp compares it with Eigen's
 /// setFromTriplets; docs/data.md has the figures.
 ///
@@ -35,10 +35,14 @@
 #include <Eigen/SparseCore>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace recsys {
@@ -70,7 +74,7 @@ enum class weighting { raw, binary, count, log1p, confidence, bm25, tfidf };
 
 /// How the events of one (user, item) pair are combined for the weight-based schemes.
 enum class duplicate_aggregation {
-  sum,     ///< sum of the (decayed) weights, in log order
+  sum,     ///< sum of the (decayed) weights (in a fixed order: ascending float bits, so bitwise reproducible)
   max,     ///< the largest (decayed) weight
   latest,  ///< the (decayed) weight of the newest event (ties: last in log order)
 };
@@ -199,113 +203,215 @@ inline void apply_weighting(csr_matrix& m, const matrix_options& o) {
   });
 }
 
+namespace detail {
+inline void store_bits(score_t* at, std::uint32_t bits) noexcept { std::memcpy(at, &bits, sizeof bits); }
+[[nodiscard]] inline std::uint32_t load_bits(const score_t* at) noexcept {
+  std::uint32_t bits;
+  std::memcpy(&bits, at, sizeof bits);
+  return bits;
+}
+
+/// The body of build_matrix. `force_user_column` takes the general path that keeps a user index
+/// per event even when it would fit beside the item bits (used by the tests).
+[[nodiscard]] inline csr_matrix build_matrix_impl(const interaction_log& log, const matrix_options& o,
+                                                  bool force_user_column);
+}  // namespace detail
+
 /// Builds the user x item matrix of a log (see the file comment and `weighting`).
-/// @throws recsys::invalid_argument for invalid options, an inconsistent log
-///   (interaction_log::validate), a negative aggregated value under log1p / bm25 / tfidf, or a
-///   value that does not fit a float.
+///
+/// How: the matrix's own storage, sized for one slot per event, is the working array. (a) One
+/// pass scatters the events into at most 1024 buckets of consecutive users (few write streams,
+/// so the scatter stays in cache); (b) each bucket, in parallel, is counting-sorted by user in
+/// a per-thread scratch (stable, log order kept), each row's (item, value) keys are sorted and
+/// their duplicates aggregated, and the row's entries are written back over the start of its
+/// own range; (c) rows are shifted left into place and the storage shrunk to nnz. Extra memory:
+/// a user index per event when (item bits + bucket bits) > 32, and the per-thread scratch.
+/// @throws recsys::invalid_argument for invalid options, a log whose columns disagree in length
+///   or hold an index outside the id maps or a non-finite weight, a negative aggregated value
+///   under log1p / bm25 / tfidf, or a value that does not fit a float.
 [[nodiscard]] inline csr_matrix build_matrix(const interaction_log& log, const matrix_options& o = {}) {
+  return detail::build_matrix_impl(log, o, false);
+}
+
+namespace detail {
+[[nodiscard]] inline csr_matrix build_matrix_impl(const interaction_log& log, const matrix_options& o,
+                                                  bool force_user_column) {
   detail::check_matrix_options(o, "build_matrix");
-  log.validate();
-  const auto n = log.size();
+  const std::size_t n = log.size();
+  RECSYS_REQUIRE(log.items.size() == n && log.timestamps.size() == n && log.weights.size() == n, "build_matrix",
+                 "the log's columns have different lengths");
+  RECSYS_REQUIRE(n <= static_cast<std::size_t>(std::numeric_limits<index_t>::max()), "build_matrix",
+                 "more than 2^31-1 events (", n, ")");
   const index_t num_users = log.num_users(), num_items = log.num_items();
-  RECSYS_REQUIRE(n < (std::size_t{1} << 32), "build_matrix", "more than 2^32-1 events (", n, ")");
+  const auto U = static_cast<std::size_t>(num_users);
 
   const bool decay = o.half_life_seconds > 0.0;
   const timestamp_t ref = o.reference_time ? *o.reference_time : log.time_range().second;
+  const double inv_half_life = decay ? 1.0 / o.half_life_seconds : 0.0;
   const bool weight_based = o.scheme != weighting::binary && o.scheme != weighting::count;
   const duplicate_aggregation agg = o.scheme == weighting::count    ? duplicate_aggregation::sum
                                     : o.scheme == weighting::binary ? duplicate_aggregation::max
                                                                     : o.duplicates;
+  // sum / max need only (item, value bits), which sort together as one 64-bit key. latest needs
+  // log order and time: the slot carries the log row, and the key (item, position in row).
+  const bool packed = agg != duplicate_aggregation::latest;
+  auto event_value = [&](std::size_t r) {
+    float v = 1.0f;
+    if (weight_based) {
+      v = log.weights[r];
+      RECSYS_REQUIRE(std::isfinite(v), "build_matrix", "row ", r, ": weight ", v, " is not finite");
+    }
+    if (decay)
+      v = static_cast<float>(static_cast<double>(v) *
+                             std::exp2(-static_cast<double>(ref - log.timestamps[r]) * inv_half_life));
+    return v;
+  };
 
-  // 1. Counting sort by user (stable: log order within a row). Each slot gets the event's
-  //    sort key (item << 32 | position in row), its base value and, for `latest`, its time.
-  std::vector<std::int64_t> row_start(static_cast<std::size_t>(num_users) + 1, 0);
-  for (index_t u : log.users) ++row_start[static_cast<std::size_t>(u) + 1];
-  for (std::size_t u = 0; u < static_cast<std::size_t>(num_users); ++u) row_start[u + 1] += row_start[u];
-  std::vector<std::uint64_t> key(n);
-  std::vector<float> value(n);
-  std::vector<timestamp_t> time;
-  if (agg == duplicate_aggregation::latest) time.resize(n);
+  // Rows: row_start[u] = first slot of user u's events.
+  std::vector<std::int64_t> row_start(U + 1, 0);
+  for (std::size_t r = 0; r < n; ++r) {
+    const index_t u = log.users[r];
+    RECSYS_REQUIRE(u >= 0 && u < num_users, "build_matrix", "row ", r, ": user index ", u, " out of range [0, ",
+                   num_users, ")");
+    ++row_start[static_cast<std::size_t>(u) + 1];
+  }
+  for (std::size_t u = 0; u < U; ++u) row_start[u + 1] += row_start[u];
+  // Buckets of 2^shift consecutive users; the user's low bits ride above the item's bits in the
+  // inner index when they fit in 32 bits, otherwise a separate user column is kept.
+  int shift = 0;
+  while ((static_cast<std::int64_t>(num_users) >> shift) > 1024) ++shift;
+  int item_bits = 0;
+  while (item_bits < 32 && (std::int64_t{1} << item_bits) < static_cast<std::int64_t>(num_items)) ++item_bits;
+  const bool user_in_inner = item_bits + shift <= 32 && !force_user_column;
+  const std::size_t num_buckets = (U >> shift) + 1;
+  auto first_user = [&](std::size_t b) { return std::min(b << shift, U); };
+
+  csr_matrix m(num_users, num_items);
+  m.resizeNonZeros(static_cast<Eigen::Index>(n));  // working storage, shrunk to nnz at the end
+  index_t* inner = m.innerIndexPtr();
+  score_t* val = m.valuePtr();
+  std::unique_ptr<index_t[]> slot_user(user_in_inner ? nullptr : new index_t[n]);
+
+  // (a) scatter into buckets (stable)
   {
-    std::vector<std::int64_t> next(row_start.begin(), row_start.end() - 1);
-    const double inv_half_life = decay ? 1.0 / o.half_life_seconds : 0.0;
+    std::vector<std::int64_t> next(num_buckets);
+    for (std::size_t b = 0; b < num_buckets; ++b) next[b] = row_start[first_user(b)];
+    const std::uint32_t low_mask = (std::uint32_t{1} << shift) - 1;
     for (std::size_t r = 0; r < n; ++r) {
-      const auto u = static_cast<std::size_t>(log.users[r]);
-      const auto slot = static_cast<std::size_t>(next[u]++);
-      const auto pos = static_cast<std::uint64_t>(static_cast<std::int64_t>(slot) - row_start[u]);
-      key[slot] = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(log.items[r])) << 32) | pos;
-      double v = weight_based ? static_cast<double>(log.weights[r]) : 1.0;
-      if (decay) v *= std::exp2(-static_cast<double>(ref - log.timestamps[r]) * inv_half_life);
-      value[slot] = static_cast<float>(v);
-      if (!time.empty()) time[slot] = log.timestamps[r];
+      const auto u = static_cast<std::uint32_t>(log.users[r]);
+      const index_t i = log.items[r];
+      RECSYS_REQUIRE(i >= 0 && i < num_items, "build_matrix", "row ", r, ": item index ", i, " out of range [0, ",
+                     num_items, ")");
+      const auto slot = static_cast<std::size_t>(next[u >> shift]++);
+      auto tag = static_cast<std::uint32_t>(i);
+      if (user_in_inner)
+        tag |= item_bits < 32 ? (u & low_mask) << item_bits : 0u;
+      else
+        slot_user[slot] = static_cast<index_t>(u);
+      inner[slot] = static_cast<index_t>(tag);
+      detail::store_bits(val + slot, packed ? std::bit_cast<std::uint32_t>(event_value(r)) : static_cast<std::uint32_t>(r));
     }
   }
 
-  // 2. Per row: sort by (item, position) and count distinct items.
-  parallel_options po;
-  po.num_threads = o.num_threads;
-  po.chunk = 512;
-  po.min_parallel = 4096;
-  std::vector<index_t> row_nnz(static_cast<std::size_t>(num_users), 0);
-  parallel_for(0, static_cast<std::int64_t>(num_users), po, [&](std::int64_t u) {
-    auto b = key.begin() + row_start[static_cast<std::size_t>(u)];
-    auto e = key.begin() + row_start[static_cast<std::size_t>(u) + 1];
-    if (e - b > 1) std::sort(b, e);
-    index_t d = 0;
-    for (auto it = b; it != e; ++it)
-      if (it == b || (*it >> 32) != (*(it - 1) >> 32)) ++d;
-    row_nnz[static_cast<std::size_t>(u)] = d;
-  });
+  // (b) per bucket: sort by user, sort each row, aggregate, write back in place
+  std::vector<index_t> row_nnz(U, 0);
+  {
+    parallel_options pb;
+    pb.num_threads = n < 65536 ? 1 : o.num_threads;  // small logs: not worth starting threads
+    pb.chunk = 1;
+    struct scratch_t {
+      std::vector<std::uint64_t> key;
+      std::vector<float> value;
+      std::vector<timestamp_t> time;
+      std::vector<std::int64_t> next;
+    };
+    std::vector<scratch_t> scratch(static_cast<std::size_t>(max_threads(pb)));
+    const std::uint32_t item_mask = item_bits >= 32 ? 0xffffffffu : (std::uint32_t{1} << item_bits) - 1;
+    parallel_for(0, static_cast<std::int64_t>(num_buckets), pb, [&](std::int64_t bb, int tid) {
+      const std::size_t u0 = first_user(static_cast<std::size_t>(bb));
+      const std::size_t u1 = first_user(static_cast<std::size_t>(bb) + 1);
+      if (u0 == u1) return;
+      const std::int64_t lo = row_start[u0], hi = row_start[u1];
+      scratch_t& sc = scratch[static_cast<std::size_t>(tid)];
+      sc.key.resize(static_cast<std::size_t>(hi - lo));
+      if (!packed) {
+        sc.value.resize(sc.key.size());
+        sc.time.resize(sc.key.size());
+      }
+      sc.next.assign(row_start.begin() + static_cast<std::ptrdiff_t>(u0),
+                     row_start.begin() + static_cast<std::ptrdiff_t>(u1));
+      for (std::int64_t k = lo; k < hi; ++k) {
+        const auto tag = static_cast<std::uint32_t>(inner[k]);
+        const std::size_t u = user_in_inner ? (u0 | (item_bits < 32 ? tag >> item_bits : 0u))
+                                            : static_cast<std::size_t>(slot_user[static_cast<std::size_t>(k)]);
+        const std::uint64_t item = tag & item_mask;
+        const std::int64_t at = sc.next[u - u0]++;
+        const auto s = static_cast<std::size_t>(at - lo);
+        const std::uint32_t payload = detail::load_bits(val + k);
+        if (packed) {
+          sc.key[s] = (item << 32) | payload;
+        } else {
+          sc.key[s] = (item << 32) | static_cast<std::uint64_t>(at - row_start[u]);
+          sc.value[s] = event_value(payload);
+          sc.time[s] = log.timestamps[payload];
+        }
+      }
+      for (std::size_t u = u0; u < u1; ++u) {
+        const auto base = static_cast<std::size_t>(row_start[u] - lo);
+        const auto end = static_cast<std::size_t>(row_start[u + 1] - lo);
+        std::uint64_t* keys = sc.key.data();
+        if (end - base > 1) std::sort(keys + base, keys + end);
+        auto out = static_cast<std::size_t>(row_start[u]);
+        for (std::size_t k = base; k < end;) {
+          const std::uint64_t item = keys[k] >> 32;
+          double acc = 0.0;
+          std::size_t j = k;
+          if (packed) {
+            // the keys of one item are sorted by the value's bits: a fixed summation order
+            acc = std::bit_cast<float>(static_cast<std::uint32_t>(keys[j]));
+            for (++j; j < end && (keys[j] >> 32) == item; ++j) {
+              const double v = std::bit_cast<float>(static_cast<std::uint32_t>(keys[j]));
+              acc = agg == duplicate_aggregation::sum ? acc + v : std::max(acc, v);
+            }
+          } else {
+            // positions ascend within the item, so ">=" keeps the last of equal times
+            std::size_t best = base + (keys[j] & 0xffffffffu);
+            for (++j; j < end && (keys[j] >> 32) == item; ++j) {
+              const std::size_t at = base + (keys[j] & 0xffffffffu);
+              if (sc.time[at] >= sc.time[best]) best = at;
+            }
+            acc = sc.value[best];
+          }
+          inner[out] = static_cast<index_t>(item);
+          val[out] = static_cast<score_t>(acc);
+          ++out;
+          k = j;
+        }
+        row_nnz[u] = static_cast<index_t>(out - static_cast<std::size_t>(row_start[u]));
+      }
+    });
+  }
+  slot_user.reset();
 
-  // 3. Allocate the compressed matrix and aggregate each row into it.
-  csr_matrix m(num_users, num_items);
-  std::int64_t nnz = 0;
-  for (index_t d : row_nnz) nnz += d;
-  RECSYS_REQUIRE(nnz <= std::numeric_limits<index_t>::max(), "build_matrix", "more than 2^31-1 distinct pairs (",
-                 nnz, ")");
-  m.resizeNonZeros(static_cast<Eigen::Index>(nnz));
+  // (c) shift rows left into place (outer[u] <= row_start[u]) and shrink the storage
   index_t* outer = m.outerIndexPtr();
   outer[0] = 0;
-  for (std::size_t u = 0; u < row_nnz.size(); ++u) outer[u + 1] = outer[u] + row_nnz[u];
-  index_t* inner = m.innerIndexPtr();
-  score_t* val = m.valuePtr();
-  parallel_for(0, static_cast<std::int64_t>(num_users), po, [&](std::int64_t u) {
-    const std::int64_t base = row_start[static_cast<std::size_t>(u)];
-    const std::int64_t end = row_start[static_cast<std::size_t>(u) + 1];
-    index_t out = outer[u];
-    for (std::int64_t k = base; k < end;) {
-      const std::uint64_t item = key[static_cast<std::size_t>(k)] >> 32;
-      double acc = 0.0;
-      std::size_t best = 0;
-      bool first = true;
-      std::int64_t j = k;
-      for (; j < end && (key[static_cast<std::size_t>(j)] >> 32) == item; ++j) {
-        const auto slot = static_cast<std::size_t>(base + static_cast<std::int64_t>(key[static_cast<std::size_t>(j)] & 0xffffffffu));
-        const double v = value[slot];
-        switch (agg) {
-          case duplicate_aggregation::sum: acc += v; break;
-          case duplicate_aggregation::max: acc = first ? v : std::max(acc, v); break;
-          case duplicate_aggregation::latest:
-            // positions ascend within the item, so ">=" keeps the last of equal times
-            if (first || time[slot] >= time[best]) {
-              best = slot;
-              acc = v;
-            }
-            break;
-        }
-        first = false;
-      }
-      inner[out] = static_cast<index_t>(item);
-      val[out] = static_cast<score_t>(acc);
-      ++out;
-      k = j;
+  for (std::size_t u = 0; u < U; ++u) {
+    outer[u + 1] = outer[u] + row_nnz[u];
+    const auto from = static_cast<std::size_t>(row_start[u]), to = static_cast<std::size_t>(outer[u]);
+    if (from != to && row_nnz[u] > 0) {
+      std::memmove(inner + to, inner + from, static_cast<std::size_t>(row_nnz[u]) * sizeof(index_t));
+      std::memmove(val + to, val + from, static_cast<std::size_t>(row_nnz[u]) * sizeof(score_t));
     }
-  });
-  for (Eigen::Index k = 0; k < m.nonZeros(); ++k)
+  }
+  const auto nnz = static_cast<Eigen::Index>(outer[U]);
+  m.resizeNonZeros(nnz);
+  if (2 * static_cast<std::size_t>(nnz) < n) m.data().squeeze();  // many duplicates: give the slack back
+  for (Eigen::Index k = 0; k < nnz; ++k)
     RECSYS_REQUIRE(std::isfinite(val[k]), "build_matrix", "aggregated value ", val[k], " is not a finite float at entry ",
                    k, " (weights or time decay overflow; check half_life_seconds and reference_time)");
 
-  // 4. Value transform.
+  // Value transform.
   if (o.scheme != weighting::raw && o.scheme != weighting::count && o.scheme != weighting::binary) {
     try {
       apply_weighting(m, o);
@@ -315,6 +421,7 @@ inline void apply_weighting(csr_matrix& m, const matrix_options& o) {
   }
   return m;
 }
+}  // namespace detail
 
 /// A column-major copy of `m` (same shape and values): O(nnz), for fast column (item) access.
 [[nodiscard]] inline csc_matrix to_csc(const csr_matrix& m) {
