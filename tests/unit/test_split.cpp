@@ -20,8 +20,6 @@ namespace names = recsys::split_rule_names;
 
 namespace {
 
-const float no_value = std::nanf("");
-
 std::string id(const char* prefix, std::uint32_t k) { return std::string(prefix) += std::to_string(k); }
 
 /// A random log whose EVENT_VALUE is the row number; timestamps with many ties.

@@ -148,7 +148,7 @@ inline void check_matrix_options(const matrix_options& o, const char* where) {
 inline void apply_weighting(csr_matrix& m, const matrix_options& o) {
   detail::check_matrix_options(o, "apply_weighting");
   RECSYS_REQUIRE(o.scheme != weighting::count, "apply_weighting",
-                 "count needs the events: use build_matrix(log, {.scheme = weighting::count})");
+                 "count needs the events: use build_matrix with matrix_options::scheme = weighting::count");
   if (o.scheme == weighting::raw) return;
   m.makeCompressed();
   const Eigen::Index rows = m.rows(), cols = m.cols();
