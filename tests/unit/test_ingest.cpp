@@ -41,7 +41,9 @@ recsys::interaction_log random_log(std::uint64_t seed, std::uint32_t users, std:
   for (int e = 0; e < events; ++e) {
     const auto u = r.uniform_index(users);
     const auto i = r.uniform_index(1 + r.uniform_index(items));  // skewed
-    log.add(id("u", u), id("i", i), 100 * r.uniform_index(40), types[r.uniform_index(3)], static_cast<float>(e));
+    const auto t = 100 * r.uniform_index(40);  // one draw per statement: argument order is unspecified
+    const char* type = types[r.uniform_index(3)];
+    log.add(id("u", u), id("i", i), t, type, static_cast<float>(e));
     log.weights.back() = static_cast<float>(1 + r.uniform_index(4));
   }
   return log;

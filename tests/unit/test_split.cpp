@@ -26,9 +26,12 @@ std::string id(const char* prefix, std::uint32_t k) { return std::string(prefix)
 recsys::interaction_log random_log(std::uint64_t seed, std::uint32_t users, std::uint32_t items, int events) {
   recsys::interaction_log log;
   recsys::rng r(seed, recsys::stream_tag("test.split"), 0);
-  for (int e = 0; e < events; ++e)
-    log.add(id("u", r.uniform_index(users)), id("i", r.uniform_index(items)), 10 * r.uniform_index(30), "",
-            static_cast<float>(e));
+  for (int e = 0; e < events; ++e) {
+    const auto u = r.uniform_index(users);  // one draw per statement: argument order is unspecified
+    const auto i = r.uniform_index(items);
+    const auto t = 10 * r.uniform_index(30);
+    log.add(id("u", u), id("i", i), t, "", static_cast<float>(e));
+  }
   return log;
 }
 

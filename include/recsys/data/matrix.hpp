@@ -407,6 +407,7 @@ namespace detail {
   const auto nnz = static_cast<Eigen::Index>(outer[U]);
   m.resizeNonZeros(nnz);
   if (2 * static_cast<std::size_t>(nnz) < n) m.data().squeeze();  // many duplicates: give the slack back
+  val = m.valuePtr();  // squeeze() may have moved the storage
   for (Eigen::Index k = 0; k < nnz; ++k)
     RECSYS_REQUIRE(std::isfinite(val[k]), "build_matrix", "aggregated value ", val[k], " is not a finite float at entry ",
                    k, " (weights or time decay overflow; check half_life_seconds and reference_time)");
