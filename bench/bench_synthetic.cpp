@@ -68,8 +68,8 @@ static void BM_generate_interactions(benchmark::State& state) {
     state.ResumeTiming();
   }
   state.SetItemsProcessed(state.iterations() * cfg.num_interactions);
-  state.counters["events_per_s"] =
-      benchmark::Counter(static_cast<double>(cfg.num_interactions) * static_cast<double>(state.iterations()) / generator);
+  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(cfg.num_interactions) *
+                                                      static_cast<double>(state.iterations()) / generator);
   state.counters["vs_naive_zipf_1thread"] = generator / naive;
 }
 BENCHMARK(BM_generate_interactions)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -56,8 +56,8 @@ bool same_truth(const recsys::synthetic_truth& a, const recsys::synthetic_truth&
   return a.user_cluster == b.user_cluster && a.user_drift_cluster == b.user_drift_cluster &&
          a.user_events == b.user_events && a.item_cluster == b.item_cluster && a.item_rank == b.item_rank &&
          a.item_drift_rank == b.item_drift_rank && a.transitions == b.transitions &&
-         a.drift_transitions == b.drift_transitions &&
-         a.planted_pairs == b.planted_pairs && a.drift_start == b.drift_start;
+         a.drift_transitions == b.drift_transitions && a.planted_pairs == b.planted_pairs &&
+         a.drift_start == b.drift_start;
 }
 
 /// Least-squares slope of y on x.
@@ -160,7 +160,8 @@ TEST_CASE("synthetic: exact sizes, ids and schema", "[synthetic]") {
     std::set<index_t> d(next.begin(), next.end());
     REQUIRE(d.size() == 3);
     REQUIRE(d.count(i) == 0);
-    for (index_t j : next) REQUIRE(truth.item_cluster[static_cast<std::size_t>(j)] == truth.item_cluster[static_cast<std::size_t>(i)]);
+    for (index_t j : next)
+      REQUIRE(truth.item_cluster[static_cast<std::size_t>(j)] == truth.item_cluster[static_cast<std::size_t>(i)]);
   }
   REQUIRE(truth.planted_pairs.size() == 10);
   for (auto [a, b] : truth.planted_pairs) {
@@ -295,8 +296,8 @@ TEST_CASE("synthetic: users of one taste cluster share far more items; cluster s
   diff /= n_diff;
   same_tail /= n_same;
   diff_tail /= n_diff;
-  INFO("mean Jaccard same cluster " << same << ", different clusters " << diff << "; without the head "
-                                    << same_tail << " vs " << diff_tail);
+  INFO("mean Jaccard same cluster " << same << ", different clusters " << diff << "; without the head " << same_tail
+                                    << " vs " << diff_tail);
   CHECK(same > 2.5 * diff);
   CHECK(same_tail > 5.0 * diff_tail);
 
@@ -307,7 +308,8 @@ TEST_CASE("synthetic: users of one taste cluster share far more items; cluster s
   for (std::size_t e = 0; e < log.size(); ++e) rows[static_cast<std::size_t>(log.users[e])].push_back(e);
   std::vector<bool> train(log.size(), true);
   for (auto& r : rows) {
-    std::stable_sort(r.begin(), r.end(), [&](std::size_t a, std::size_t b) { return log.timestamps[a] < log.timestamps[b]; });
+    std::stable_sort(r.begin(), r.end(),
+                     [&](std::size_t a, std::size_t b) { return log.timestamps[a] < log.timestamps[b]; });
     for (std::size_t k = r.size() - r.size() / 5; k < r.size(); ++k) train[r[k]] = false;
   }
   std::vector<double> global(1200, 0.0);
@@ -335,7 +337,8 @@ TEST_CASE("synthetic: users of one taste cluster share far more items; cluster s
     if (!train[e]) {
       hits_pop += static_cast<double>(pop.count(log.items[e]));
       hits_cluster += static_cast<double>(
-          cluster_top[static_cast<std::size_t>(truth.user_cluster[static_cast<std::size_t>(log.users[e])])].count(log.items[e]));
+          cluster_top[static_cast<std::size_t>(truth.user_cluster[static_cast<std::size_t>(log.users[e])])].count(
+              log.items[e]));
     }
   INFO("held-out hits: popularity " << hits_pop << ", cluster " << hits_cluster);
   CHECK(hits_cluster > 1.5 * hits_pop);
@@ -357,7 +360,8 @@ TEST_CASE("synthetic: a low-rank factorisation learned from the data beats popul
   std::vector<std::vector<index_t>> held_out(1000);
   for (std::size_t u = 0; u < rows.size(); ++u) {
     auto& r = rows[u];
-    std::stable_sort(r.begin(), r.end(), [&](std::size_t a, std::size_t b) { return log.timestamps[a] < log.timestamps[b]; });
+    std::stable_sort(r.begin(), r.end(),
+                     [&](std::size_t a, std::size_t b) { return log.timestamps[a] < log.timestamps[b]; });
     const std::size_t cut = r.size() - r.size() / 5;
     for (std::size_t k = 0; k < r.size(); ++k)
       if (k < cut)
@@ -391,8 +395,7 @@ TEST_CASE("synthetic: a low-rank factorisation learned from the data beats popul
   CHECK(hits_svd > 1.3 * hits_pop);
 }
 
-TEST_CASE("synthetic: planted co-purchase pairs have far higher co-count and lift than other pairs",
-          "[synthetic]") {
+TEST_CASE("synthetic: planted co-purchase pairs have far higher co-count and lift than other pairs", "[synthetic]") {
   auto cfg = small_config();
   cfg.num_items = 1000;
   cfg.num_baskets = 20000;
@@ -528,7 +531,8 @@ TEST_CASE("synthetic: timestamps, sessions and gaps", "[synthetic]") {
   CHECK(cut.offsets == given.offsets);
   // Sessions are spread over the span: each tenth of it holds 5-15% of the events.
   std::vector<int> decile(10, 0);
-  for (auto ts : log.timestamps) ++decile[static_cast<std::size_t>((ts - cfg.start_time) * 10 / (end - cfg.start_time))];
+  for (auto ts : log.timestamps)
+    ++decile[static_cast<std::size_t>((ts - cfg.start_time) * 10 / (end - cfg.start_time))];
   for (int d : decile) {
     CHECK(d > 1500);
     CHECK(d < 4500);
@@ -576,7 +580,8 @@ TEST_CASE("synthetic: the last drift_days behave differently", "[synthetic]") {
   const auto log = recsys::generate_interactions(cfg);
   const auto truth = recsys::synthetic_ground_truth(cfg);
   CHECK(truth.drift_start == cfg.start_time + 45 * 86400);
-  for (std::size_t u = 0; u < truth.user_cluster.size(); ++u) REQUIRE(truth.user_drift_cluster[u] != truth.user_cluster[u]);
+  for (std::size_t u = 0; u < truth.user_cluster.size(); ++u)
+    REQUIRE(truth.user_drift_cluster[u] != truth.user_cluster[u]);
   CHECK(truth.item_drift_rank != truth.item_rank);
   CHECK(truth.drift_transitions != truth.transitions);
 
@@ -611,7 +616,9 @@ TEST_CASE("synthetic: the last drift_days behave differently", "[synthetic]") {
   auto top = [](const std::vector<double>& c) {
     std::vector<index_t> ids(c.size());
     std::iota(ids.begin(), ids.end(), 0);
-    std::stable_sort(ids.begin(), ids.end(), [&](index_t a, index_t b) { return c[static_cast<std::size_t>(a)] > c[static_cast<std::size_t>(b)]; });
+    std::stable_sort(ids.begin(), ids.end(), [&](index_t a, index_t b) {
+      return c[static_cast<std::size_t>(a)] > c[static_cast<std::size_t>(b)];
+    });
     return std::set<index_t>(ids.begin(), ids.begin() + 20);
   };
   const auto tb = top(pop_before), ta = top(pop_after);
@@ -646,9 +653,18 @@ TEST_CASE("synthetic: bad configs throw recsys::invalid_argument", "[synthetic]"
       {"empty name", [](cfg_t& c) { c.event_types[0].name.clear(); }},
       {"duplicate name", [](cfg_t& c) { c.event_types[1].name = "view"; }},
       {"negative rate", [](cfg_t& c) { c.event_types[0].rate = -1; }},
-      {"zero rates", [](cfg_t& c) { for (auto& e : c.event_types) e.rate = 0; }},
-      {"uniform bounds", [](cfg_t& c) { c.event_types[0] = {"view", 1.0, recsys::value_distribution::uniform, 5.0, 1.0}; }},
-      {"lognormal sigma", [](cfg_t& c) { c.event_types[0] = {"view", 1.0, recsys::value_distribution::lognormal, 1.0, -1.0}; }},
+      {"zero rates",
+       [](cfg_t& c) {
+         for (auto& e : c.event_types) e.rate = 0;
+       }},
+      {"uniform bounds",
+       [](cfg_t& c) {
+         c.event_types[0] = {"view", 1.0, recsys::value_distribution::uniform, 5.0, 1.0};
+       }},
+      {"lognormal sigma",
+       [](cfg_t& c) {
+         c.event_types[0] = {"view", 1.0, recsys::value_distribution::lognormal, 1.0, -1.0};
+       }},
       {"value inf", [](cfg_t& c) { c.event_types[1].value_a = INFINITY; }},
       {"start", [](cfg_t& c) { c.start_time = -1; }},
       {"span", [](cfg_t& c) { c.time_span_days = 0; }},

@@ -84,9 +84,9 @@ enum class value_distribution {
 
 /// One EVENT_TYPE of the synthetic log.
 struct synthetic_event_type {
-  std::string name;                                        ///< EVENT_TYPE string, e.g. "view"
-  double rate = 1.0;                                       ///< relative frequency (>= 0)
-  value_distribution values = value_distribution::constant;///< EVENT_VALUE distribution
+  std::string name;                                          ///< EVENT_TYPE string, e.g. "view"
+  double rate = 1.0;                                         ///< relative frequency (>= 0)
+  value_distribution values = value_distribution::constant;  ///< EVENT_VALUE distribution
   double value_a = 1.0;  ///< constant: the value; uniform: low end; lognormal: mean of the log
   double value_b = 0.0;  ///< uniform: high end; lognormal: standard deviation of the log
 };
@@ -113,9 +113,9 @@ struct synthetic_config {
   std::int64_t num_interactions = 50000;  ///< exact number of events in the log (>= 0)
 
   // --- taste structure ---
-  index_t num_clusters = 12;       ///< taste clusters K (>= 1)
-  double zipf_exponent = 1.0;      ///< s in weight(rank r) = (r+1)^-s (>= 0; 0 = uniform)
-  double cluster_affinity = 0.7;   ///< probability that a fresh draw comes from the user's cluster
+  index_t num_clusters = 12;      ///< taste clusters K (>= 1)
+  double zipf_exponent = 1.0;     ///< s in weight(rank r) = (r+1)^-s (>= 0; 0 = uniform)
+  double cluster_affinity = 0.7;  ///< probability that a fresh draw comes from the user's cluster
 
   // --- user activity ---
   std::int64_t min_events_per_user = 3;  ///< every user gets at least this many events
@@ -182,22 +182,20 @@ struct synthetic_config {
     RECSYS_REQUIRE(num_items >= 1, where, "num_items must be >= 1 (got ", num_items, ")");
     RECSYS_REQUIRE(num_interactions >= 0, where, "num_interactions must be >= 0 (got ", num_interactions, ")");
     RECSYS_REQUIRE(num_clusters >= 1, where, "num_clusters must be >= 1 (got ", num_clusters, ")");
-    RECSYS_REQUIRE(transitions_per_item >= 1, where, "transitions_per_item must be >= 1 (got ",
-                   transitions_per_item, ")");
-    RECSYS_REQUIRE(static_cast<std::int64_t>(num_items) >=
-                       static_cast<std::int64_t>(num_clusters) * (transitions_per_item + 1),
-                   where, "num_items (", num_items, ") must be >= num_clusters (", num_clusters,
-                   ") * (transitions_per_item + 1) (", transitions_per_item + 1,
-                   ") so that every cluster can hold an item's distinct successors");
+    RECSYS_REQUIRE(transitions_per_item >= 1, where, "transitions_per_item must be >= 1 (got ", transitions_per_item,
+                   ")");
+    RECSYS_REQUIRE(
+        static_cast<std::int64_t>(num_items) >= static_cast<std::int64_t>(num_clusters) * (transitions_per_item + 1),
+        where, "num_items (", num_items, ") must be >= num_clusters (", num_clusters,
+        ") * (transitions_per_item + 1) (", transitions_per_item + 1,
+        ") so that every cluster can hold an item's distinct successors");
     RECSYS_REQUIRE(std::isfinite(zipf_exponent) && zipf_exponent >= 0.0, where,
                    "zipf_exponent must be finite and >= 0 (got ", zipf_exponent, ")");
     RECSYS_REQUIRE(cluster_affinity >= 0.0 && cluster_affinity <= 1.0, where,
                    "cluster_affinity must be in [0, 1] (got ", cluster_affinity, ")");
-    RECSYS_REQUIRE(min_events_per_user >= 0, where, "min_events_per_user must be >= 0 (got ",
-                   min_events_per_user, ")");
-    RECSYS_REQUIRE(min_events_per_user <= num_interactions / num_users, where, "num_interactions (",
-                   num_interactions, ") is less than num_users (", num_users, ") * min_events_per_user (",
-                   min_events_per_user, ")");
+    RECSYS_REQUIRE(min_events_per_user >= 0, where, "min_events_per_user must be >= 0 (got ", min_events_per_user, ")");
+    RECSYS_REQUIRE(min_events_per_user <= num_interactions / num_users, where, "num_interactions (", num_interactions,
+                   ") is less than num_users (", num_users, ") * min_events_per_user (", min_events_per_user, ")");
     RECSYS_REQUIRE(std::isfinite(activity_sigma) && activity_sigma >= 0.0 && activity_sigma <= 10.0, where,
                    "activity_sigma must be in [0, 10] (got ", activity_sigma, ")");
     RECSYS_REQUIRE(!event_types.empty(), where, "event_types is empty");
@@ -217,20 +215,20 @@ struct synthetic_config {
                        "': uniform values need value_a <= value_b (got ", e.value_a, ", ", e.value_b, ")");
       if (e.values == value_distribution::lognormal)
         RECSYS_REQUIRE(e.value_b >= 0.0 && e.value_a + 6.0 * e.value_b < 80.0, where, "event type '", e.name,
-                       "': lognormal needs value_b >= 0 and values that fit a float (got mu ", e.value_a,
-                       ", sigma ", e.value_b, ")");
+                       "': lognormal needs value_b >= 0 and values that fit a float (got mu ", e.value_a, ", sigma ",
+                       e.value_b, ")");
     }
     RECSYS_REQUIRE(total_rate > 0.0, where, "all event type rates are zero");
     RECSYS_REQUIRE(start_time >= 0, where, "start_time must be >= 0 (got ", start_time, ")");
-    RECSYS_REQUIRE(time_span_days >= 1 && time_span_days <= 36500, where,
-                   "time_span_days must be in [1, 36500] (got ", time_span_days, ")");
+    RECSYS_REQUIRE(time_span_days >= 1 && time_span_days <= 36500, where, "time_span_days must be in [1, 36500] (got ",
+                   time_span_days, ")");
     RECSYS_REQUIRE(drift_days >= 0 && drift_days < time_span_days, where,
                    "drift_days must be in [0, time_span_days) = [0, ", time_span_days, ") (got ", drift_days, ")");
     RECSYS_REQUIRE(std::isfinite(mean_session_length) && mean_session_length >= 1.0, where,
                    "mean_session_length must be finite and >= 1 (got ", mean_session_length, ")");
-    RECSYS_REQUIRE(std::isfinite(mean_event_gap_seconds) && mean_event_gap_seconds >= 1.0 &&
-                       mean_event_gap_seconds <= 86400.0,
-                   where, "mean_event_gap_seconds must be in [1, 86400] (got ", mean_event_gap_seconds, ")");
+    RECSYS_REQUIRE(
+        std::isfinite(mean_event_gap_seconds) && mean_event_gap_seconds >= 1.0 && mean_event_gap_seconds <= 86400.0,
+        where, "mean_event_gap_seconds must be in [1, 86400] (got ", mean_event_gap_seconds, ")");
     RECSYS_REQUIRE(min_session_gap_seconds >= 1 && min_session_gap_seconds <= 365 * detail::seconds_per_day, where,
                    "min_session_gap_seconds must be in [1, 31536000] (got ", min_session_gap_seconds, ")");
     RECSYS_REQUIRE(sequential_strength >= 0.0 && sequential_strength <= 1.0, where,
@@ -240,15 +238,16 @@ struct synthetic_config {
                    "mean_basket_size must be finite and >= 1 (got ", mean_basket_size, ")");
     RECSYS_REQUIRE(max_basket_size >= 1 && max_basket_size <= num_items, where, "max_basket_size must be in [1, ",
                    num_items, "] (got ", max_basket_size, ")");
-    RECSYS_REQUIRE(num_planted_pairs >= 0 && static_cast<std::int64_t>(num_planted_pairs) * 2 <= num_items - num_items / 10,
-                   where, "num_planted_pairs must be in [0, (num_items - num_items / 10) / 2] = [0, ",
-                   (num_items - num_items / 10) / 2, "] (got ", num_planted_pairs, ")");
+    RECSYS_REQUIRE(
+        num_planted_pairs >= 0 && static_cast<std::int64_t>(num_planted_pairs) * 2 <= num_items - num_items / 10, where,
+        "num_planted_pairs must be in [0, (num_items - num_items / 10) / 2] = [0, ", (num_items - num_items / 10) / 2,
+        "] (got ", num_planted_pairs, ")");
     RECSYS_REQUIRE(planted_pair_rate >= 0.0 && planted_pair_rate <= 1.0, where,
                    "planted_pair_rate must be in [0, 1] (got ", planted_pair_rate, ")");
     RECSYS_REQUIRE(num_planted_pairs == 0 || planted_pair_rate == 0.0 || max_basket_size >= 2, where,
                    "planted pairs need max_basket_size >= 2 (got ", max_basket_size, ")");
-    RECSYS_REQUIRE(num_planted_pairs > 0 || planted_pair_rate == 0.0, where,
-                   "planted_pair_rate is ", planted_pair_rate, " but num_planted_pairs is 0");
+    RECSYS_REQUIRE(num_planted_pairs > 0 || planted_pair_rate == 0.0, where, "planted_pair_rate is ", planted_pair_rate,
+                   " but num_planted_pairs is 0");
     RECSYS_REQUIRE(num_threads >= 0, where, "num_threads must be >= 0 (got ", num_threads, ")");
   }
 };
@@ -266,7 +265,7 @@ struct synthetic_truth {
   std::vector<index_t> transitions;         ///< successors of item i: [i*T, (i+1)*T)
   std::vector<index_t> drift_transitions;   ///< successors in the drift window (= transitions without drift)
   std::vector<std::pair<index_t, index_t>> planted_pairs;  ///< (a, b) with a < b
-  std::vector<index_t> planted_partner;     ///< per item: its planted partner, or -1
+  std::vector<index_t> planted_partner;                    ///< per item: its planted partner, or -1
   /// Sessions starting at or after this use the drift regime (start + span when there is no drift).
   timestamp_t drift_start = 0;
 
@@ -437,8 +436,8 @@ inline synthetic_model build_synthetic_model(const synthetic_config& cfg) {
   std::int64_t given = 0;
   for (std::size_t u = 0; u < U; ++u) {
     cum += activity[u];
-    std::int64_t upto = u + 1 == U ? extra
-                                   : static_cast<std::int64_t>(std::floor(static_cast<double>(extra) * (cum / total_activity)));
+    std::int64_t upto =
+        u + 1 == U ? extra : static_cast<std::int64_t>(std::floor(static_cast<double>(extra) * (cum / total_activity)));
     upto = std::clamp<std::int64_t>(upto, given, extra);  // guards against rounding in the last bits
     t.user_events[u] = cfg.min_events_per_user + (upto - given);
     given = upto;
@@ -453,9 +452,10 @@ inline synthetic_model build_synthetic_model(const synthetic_config& cfg) {
     for (std::size_t u = 0; u < U; ++u)
       t.user_drift_cluster[u] =
           K == 1 ? 0
-                 : static_cast<index_t>((t.user_cluster[u] + 1 +
-                                         static_cast<index_t>(drift_rng.uniform_index(static_cast<std::uint32_t>(K - 1)))) %
-                                        K);
+                 : static_cast<index_t>(
+                       (t.user_cluster[u] + 1 +
+                        static_cast<index_t>(drift_rng.uniform_index(static_cast<std::uint32_t>(K - 1)))) %
+                       K);
     m.drift = make_synthetic_regime(t.item_drift_rank, m.members, cfg.zipf_exponent);
   } else {
     t.item_drift_rank = t.item_rank;
@@ -466,8 +466,9 @@ inline synthetic_model build_synthetic_model(const synthetic_config& cfg) {
   // regime draws its own under the drifted popularity).
   t.transitions_per_item = T;
   t.transitions = synthetic_transitions(cfg, m, m.normal, stream_tag("synthetic.transitions"));
-  t.drift_transitions =
-      cfg.drift_days > 0 ? synthetic_transitions(cfg, m, m.drift, stream_tag("synthetic.drift_transitions")) : t.transitions;
+  t.drift_transitions = cfg.drift_days > 0
+                            ? synthetic_transitions(cfg, m, m.drift, stream_tag("synthetic.drift_transitions"))
+                            : t.transitions;
 
   // Planted co-purchase pairs: disjoint, uniformly random items outside the popularity head
   // (the top tenth of the ranks), where co-purchase is not drowned by sheer popularity.
@@ -546,7 +547,8 @@ id_map<std::string> synthetic_ids(Prefix prefix, std::int64_t n) {
 
   std::vector<std::int64_t> user_offset(static_cast<std::size_t>(U) + 1, 0);
   for (std::int64_t u = 0; u < U; ++u)
-    user_offset[static_cast<std::size_t>(u) + 1] = user_offset[static_cast<std::size_t>(u)] + t.user_events[static_cast<std::size_t>(u)];
+    user_offset[static_cast<std::size_t>(u) + 1] =
+        user_offset[static_cast<std::size_t>(u)] + t.user_events[static_cast<std::size_t>(u)];
 
   // Pass 1: session lengths (own stream), so that session numbers are known before pass 2; the
   // columns are allocated (zero-filled, page-faulted) by tasks running alongside.
@@ -556,14 +558,29 @@ id_map<std::string> synthetic_ids(Prefix prefix, std::int64_t n) {
   constexpr std::int64_t column_tasks = 7;
   parallel_for(0, column_tasks + blocks, par, [&](std::int64_t task) {
     switch (task) {
-      case 0: log.users.resize(n); return;
-      case 1: log.items.resize(n); return;
-      case 2: log.timestamps.resize(n); return;
-      case 3: log.event_types.resize(n); return;
-      case 4: log.event_values.resize(n); return;
-      case 5: log.sessions.resize(n); return;
-      case 6: log.weights.assign(n, 1.0f); return;
-      default: break;
+      case 0:
+        log.users.resize(n);
+        return;
+      case 1:
+        log.items.resize(n);
+        return;
+      case 2:
+        log.timestamps.resize(n);
+        return;
+      case 3:
+        log.event_types.resize(n);
+        return;
+      case 4:
+        log.event_values.resize(n);
+        return;
+      case 5:
+        log.sessions.resize(n);
+        return;
+      case 6:
+        log.weights.assign(n, 1.0f);
+        return;
+      default:
+        break;
     }
     const std::int64_t b = task - column_tasks;
     rng r(cfg.seed, stream_tag("synthetic.sessions"), static_cast<std::uint64_t>(b));
@@ -580,7 +597,8 @@ id_map<std::string> synthetic_ids(Prefix prefix, std::int64_t n) {
   std::vector<std::int64_t> session_base(static_cast<std::size_t>(blocks) + 1, 0);
   for (std::int64_t b = 0; b < blocks; ++b)
     session_base[static_cast<std::size_t>(b) + 1] =
-        session_base[static_cast<std::size_t>(b)] + static_cast<std::int64_t>(lengths[static_cast<std::size_t>(b)].size());
+        session_base[static_cast<std::size_t>(b)] +
+        static_cast<std::int64_t>(lengths[static_cast<std::size_t>(b)].size());
   const std::int64_t num_sessions = session_base.back();
   RECSYS_REQUIRE(num_sessions < std::numeric_limits<index_t>::max(), "generate_interactions", num_sessions,
                  " sessions exceed the index range");
@@ -660,7 +678,8 @@ id_map<std::string> synthetic_ids(Prefix prefix, std::int64_t n) {
           const auto es = static_cast<std::size_t>(e);
           index_t item;
           if (prev != invalid_index && r.uniform_double() < cfg.sequential_strength)
-            item = (drifted ? t.drift_transitions : t.transitions)[static_cast<std::size_t>(prev) * T + r.uniform_index(T)];
+            item = (drifted ? t.drift_transitions
+                            : t.transitions)[static_cast<std::size_t>(prev) * T + r.uniform_index(T)];
           else
             item = detail::synthetic_draw_item(m, g, cluster, cfg.cluster_affinity, r);
           const auto type = static_cast<index_t>(m.event_type(r));
@@ -721,7 +740,9 @@ id_map<std::string> synthetic_ids(Prefix prefix, std::int64_t n) {
         items.push_back(pair.second);
       }
       const auto cluster = static_cast<index_t>(r.uniform_index(K));
-      auto contains = [&](index_t i) { return std::find(items.begin() + static_cast<std::ptrdiff_t>(start), items.end(), i) != items.end(); };
+      auto contains = [&](index_t i) {
+        return std::find(items.begin() + static_cast<std::ptrdiff_t>(start), items.end(), i) != items.end();
+      };
       while (static_cast<std::int64_t>(items.size() - start) < size) {
         index_t i = invalid_index;
         for (int attempt = 0; attempt < 32 && i == invalid_index; ++attempt) {
@@ -747,10 +768,12 @@ id_map<std::string> synthetic_ids(Prefix prefix, std::int64_t n) {
   out.offsets[0] = 0;
   std::vector<std::size_t> item_base(static_cast<std::size_t>(blocks) + 1, 0);
   for (std::int64_t b = 0; b < blocks; ++b)
-    item_base[static_cast<std::size_t>(b) + 1] = item_base[static_cast<std::size_t>(b)] + block_items[static_cast<std::size_t>(b)].size();
+    item_base[static_cast<std::size_t>(b) + 1] =
+        item_base[static_cast<std::size_t>(b)] + block_items[static_cast<std::size_t>(b)].size();
   parallel_for(0, blocks, parallel_options{cfg.num_threads}, [&](std::int64_t b) {
     const auto bs = static_cast<std::size_t>(b);
-    std::copy(block_items[bs].begin(), block_items[bs].end(), out.items.begin() + static_cast<std::ptrdiff_t>(item_base[bs]));
+    std::copy(block_items[bs].begin(), block_items[bs].end(),
+              out.items.begin() + static_cast<std::ptrdiff_t>(item_base[bs]));
     auto off = static_cast<std::int64_t>(item_base[bs]);
     std::size_t basket = bs * static_cast<std::size_t>(block);
     for (std::int64_t s : block_sizes[bs]) out.offsets[++basket] = (off += s);
