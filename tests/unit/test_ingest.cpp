@@ -66,7 +66,7 @@ TEST_CASE("apply_rules with no rules returns the log unchanged", "[ingest]") {
   check_accounting(out.report, 50);
 }
 
-TEST_CASE("time window: absolute [from, to) and the last N days before the newest event", "[ingest][window]") {
+TEST_CASE("time window: absolute from (inclusive) and to (exclusive), and the last N days before the newest event", "[ingest][window]") {
   recsys::interaction_log log;
   for (int d = 0; d < 6; ++d) log.add("u", id("i", static_cast<std::uint32_t>(d)), d * day);
 
@@ -111,7 +111,7 @@ TEST_CASE("time window: absolute [from, to) and the last N days before the newes
   CHECK_THROWS_AS(recsys::apply_rules(log, rules), recsys::invalid_argument);
 }
 
-TEST_CASE("event types are chosen case-insensitively; typos and missing columns are errors", "[ingest]") {
+TEST_CASE("event types are chosen case-insensitively, typos and missing columns are errors", "[ingest]") {
   recsys::interaction_log log;
   log.add("u", "a", 1, "click");
   log.add("u", "b", 2, "Click");
