@@ -124,8 +124,8 @@ void BM_build_matrix(benchmark::State& state) {
 
 void build_args(benchmark::internal::Benchmark* b) {
   for (int scheme = 0; scheme <= static_cast<int>(recsys::weighting::tfidf); ++scheme) b->Args({scheme, 1, 0});
-  b->Args({static_cast<int>(recsys::weighting::raw), 1, 1});         // raw + 30-day half-life decay
-  b->Args({static_cast<int>(recsys::weighting::raw), 2, 0});         // two threads
+  b->Args({static_cast<int>(recsys::weighting::raw), 1, 1});  // raw + 30-day half-life decay
+  b->Args({static_cast<int>(recsys::weighting::raw), 2, 0});  // two threads
   b->Args({static_cast<int>(recsys::weighting::bm25), 2, 1});
 }
 

@@ -23,7 +23,8 @@ int main() {
     const std::string item = "item" + std::to_string(r.uniform_index(1 + r.uniform_index(50)));  // skewed
     const bool purchase = r.bernoulli(0.2);
     const auto t = start + static_cast<recsys::timestamp_t>(r.uniform_index(200 * day));
-    log.add(user, item, t, purchase ? "Purchase" : "View", purchase ? static_cast<float>(1 + r.uniform_index(5)) : 1.0f);
+    log.add(user, item, t, purchase ? "Purchase" : "View",
+            purchase ? static_cast<float>(1 + r.uniform_index(5)) : 1.0f);
   }
   log.report.source = "in-memory example";
 
@@ -52,7 +53,8 @@ int main() {
               s.test.size(), static_cast<long>(test_users));
   const auto popularity = recsys::item_popularity(train);  // distinct users per item
   const auto top = std::max_element(popularity.begin(), popularity.end()) - popularity.begin();
-  std::printf("most popular item in train: %s (%d users)\n", s.train.item_ids.id(static_cast<recsys::index_t>(top)).c_str(),
+  std::printf("most popular item in train: %s (%d users)\n",
+              s.train.item_ids.id(static_cast<recsys::index_t>(top)).c_str(),
               popularity[static_cast<std::size_t>(top)]);
 
   // 4. Sessions: each user's events cut at 30 minutes of inactivity.

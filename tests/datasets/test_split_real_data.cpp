@@ -48,7 +48,8 @@ recsys::interaction_log to_log(const std::vector<std::vector<click>>& parts) {
   recsys::interaction_log log;
   float row = 0.0f;
   for (const auto& part : parts)
-    for (const auto& c : part) log.add(c.session, c.item, static_cast<recsys::timestamp_t>(std::floor(c.time)), "", row++, c.session);
+    for (const auto& c : part)
+      log.add(c.session, c.item, static_cast<recsys::timestamp_t>(std::floor(c.time)), "", row++, c.session);
   return log;
 }
 
@@ -81,7 +82,8 @@ TEST_CASE("session-time split reproduces RSC15's train_tr / train_valid from tra
   CHECK(events_of(s.train) == events_of(train_tr));
   CHECK(events_of(s.test) == events_of(train_valid));
   INFO(s.test.report.summary());
-  CHECK(s.test.report.removed_by(recsys::split_rule_names::unseen_item) + s.test.report.removed_by(recsys::split_rule_names::short_session) ==
+  CHECK(s.test.report.removed_by(recsys::split_rule_names::unseen_item) +
+            s.test.report.removed_by(recsys::split_rule_names::short_session) ==
         static_cast<std::int64_t>(train_full.size() - train_tr.size() - train_valid.size()));
 }
 

@@ -66,7 +66,8 @@ TEST_CASE("apply_rules with no rules returns the log unchanged", "[ingest]") {
   check_accounting(out.report, 50);
 }
 
-TEST_CASE("time window: absolute from (inclusive) and to (exclusive), and the last N days before the newest event", "[ingest][window]") {
+TEST_CASE("time window: absolute from (inclusive) and to (exclusive), and the last N days before the newest event",
+          "[ingest][window]") {
   recsys::interaction_log log;
   for (int d = 0; d < 6; ++d) log.add("u", id("i", static_cast<std::uint32_t>(d)), d * day);
 
@@ -355,16 +356,22 @@ TEST_CASE("percentile pruning matches a naive reference (users and items togethe
                        s[static_cast<std::size_t>(std::floor(hi * m + 1e-9))]};
     };
     const auto [ulo, uhi] = bounds(uc, p.min_user_history_length_percentile, p.max_user_history_length_percentile);
-    const auto [ilo, ihi] = bounds(ic, p.min_item_interaction_count_percentile, p.max_item_interaction_count_percentile);
+    const auto [ilo, ihi] =
+        bounds(ic, p.min_item_interaction_count_percentile, p.max_item_interaction_count_percentile);
     std::vector<int> expect;
     std::int64_t removed[4] = {0, 0, 0, 0};
     for (std::size_t k = 0; k < log.size(); ++k) {
       const auto u = uc[log.users[k]], i = ic[log.items[k]];
-      if (u < ulo) ++removed[0];
-      else if (u > uhi) ++removed[1];
-      else if (i < ilo) ++removed[2];
-      else if (i > ihi) ++removed[3];
-      else expect.push_back(static_cast<int>(k));
+      if (u < ulo)
+        ++removed[0];
+      else if (u > uhi)
+        ++removed[1];
+      else if (i < ilo)
+        ++removed[2];
+      else if (i > ihi)
+        ++removed[3];
+      else
+        expect.push_back(static_cast<int>(k));
     }
     recsys::ingest_rules rules;
     rules.pruning = p;

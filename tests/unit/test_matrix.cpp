@@ -43,17 +43,24 @@ dense naive_matrix(const recsys::interaction_log& log, const recsys::matrix_opti
   for (std::size_t r = 0; r < log.size(); ++r) {
     const auto u = log.users[r], i = log.items[r];
     double d = 1.0;
-    if (o.half_life_seconds > 0) d = std::pow(2.0, -(ref - static_cast<double>(log.timestamps[r])) / o.half_life_seconds);
+    if (o.half_life_seconds > 0)
+      d = std::pow(2.0, -(ref - static_cast<double>(log.timestamps[r])) / o.half_life_seconds);
     const double w = static_cast<double>(static_cast<float>(log.weights[r] * d));
     const double one = static_cast<double>(static_cast<float>(d));
     const bool first = pat(u, i) == 0;
     pat(u, i) = 1;
     switch (o.scheme) {
-      case recsys::weighting::count: x(u, i) += one; break;
-      case recsys::weighting::binary: x(u, i) = first ? one : std::max(x(u, i), one); break;
+      case recsys::weighting::count:
+        x(u, i) += one;
+        break;
+      case recsys::weighting::binary:
+        x(u, i) = first ? one : std::max(x(u, i), one);
+        break;
       default:
-        if (o.duplicates == recsys::duplicate_aggregation::sum) x(u, i) += w;
-        else if (o.duplicates == recsys::duplicate_aggregation::max) x(u, i) = first ? w : std::max(x(u, i), w);
+        if (o.duplicates == recsys::duplicate_aggregation::sum)
+          x(u, i) += w;
+        else if (o.duplicates == recsys::duplicate_aggregation::max)
+          x(u, i) = first ? w : std::max(x(u, i), w);
         else if (static_cast<double>(log.timestamps[r]) >= latest_t(u, i)) {  // later rows win ties
           latest_t(u, i) = static_cast<double>(log.timestamps[r]);
           x(u, i) = w;
@@ -68,15 +75,22 @@ dense naive_matrix(const recsys::interaction_log& log, const recsys::matrix_opti
       if (pat(u, i) == 0) continue;
       const double v = x(u, i), idf = std::log(static_cast<double>(I) / (1.0 + n_u(u)));
       switch (o.scheme) {
-        case recsys::weighting::log1p: y(u, i) = std::log1p(v); break;
-        case recsys::weighting::confidence: y(u, i) = 1.0 + o.alpha * v; break;
+        case recsys::weighting::log1p:
+          y(u, i) = std::log1p(v);
+          break;
+        case recsys::weighting::confidence:
+          y(u, i) = 1.0 + o.alpha * v;
+          break;
         case recsys::weighting::bm25: {
           const double norm = o.bm25_k1 * ((1.0 - o.bm25_b) + o.bm25_b * col(i) / avg);
           y(u, i) = v * (o.bm25_k1 + 1.0) / (norm + v) * idf;
           break;
         }
-        case recsys::weighting::tfidf: y(u, i) = std::sqrt(v) * idf; break;
-        default: break;
+        case recsys::weighting::tfidf:
+          y(u, i) = std::sqrt(v) * idf;
+          break;
+        default:
+          break;
       }
     }
   if (pattern) *pattern = pat;
@@ -119,7 +133,7 @@ TEST_CASE("build_matrix: shape, pattern and summed weights on a hand example", "
   CHECK(m.coeff(1, 1) == 2.5f);
   CHECK(m.coeff(0, 2) == 1.0f);
   CHECK(m.outerIndexPtr()[3] == m.outerIndexPtr()[2]);  // carol's row is empty
-  CHECK(m.innerIndexPtr()[0] == 0);                    // alice: x before z
+  CHECK(m.innerIndexPtr()[0] == 0);                     // alice: x before z
   CHECK(m.innerIndexPtr()[1] == 2);
 
   recsys::matrix_options o;
@@ -127,7 +141,7 @@ TEST_CASE("build_matrix: shape, pattern and summed weights on a hand example", "
   CHECK(recsys::build_matrix(log, o).coeff(0, 0) == 3.0f);
   o.duplicates = recsys::duplicate_aggregation::latest;
   CHECK(recsys::build_matrix(log, o).coeff(0, 0) == 3.0f);  // t = 30
-  log.timestamps[2] = 10;                                     // now a tie: the later row wins
+  log.timestamps[2] = 10;                                   // now a tie: the later row wins
   log.weights[0] = 7.0f;
   CHECK(recsys::build_matrix(log, o).coeff(0, 0) == 3.0f);
   log.timestamps[2] = 5;
@@ -225,10 +239,9 @@ TEST_CASE("build_matrix: exponential time decay (SAR) with default and explicit 
 TEST_CASE("build_matrix matches a dense naive reference on random logs, every scheme", "[matrix]") {
   const auto seed = recsys::test::seed();
   INFO("seed " << seed);
-  const std::vector<recsys::weighting> schemes{recsys::weighting::raw,        recsys::weighting::binary,
-                                               recsys::weighting::count,      recsys::weighting::log1p,
-                                               recsys::weighting::confidence, recsys::weighting::bm25,
-                                               recsys::weighting::tfidf};
+  const std::vector<recsys::weighting> schemes{
+      recsys::weighting::raw,        recsys::weighting::binary, recsys::weighting::count, recsys::weighting::log1p,
+      recsys::weighting::confidence, recsys::weighting::bm25,   recsys::weighting::tfidf};
   for (std::uint64_t trial = 0; trial < 4; ++trial) {
     const auto log = random_log(seed + trial, 17 + static_cast<int>(trial), 23, 400);
     for (auto scheme : schemes)
@@ -259,8 +272,9 @@ TEST_CASE("build_matrix on a log with many duplicates and many users (storage sh
   for (int u = 0; u < 3000; ++u) log.user_ids.insert(std::string("u") += std::to_string(u));
   for (int i = 0; i < 5; ++i) log.item_ids.insert(std::string("i") += std::to_string(i));
   for (int rep = 0; rep < 20; ++rep)
-    for (int u = 0; u < 3000; u += 3) log.add_indexed(u, (u + rep) % 2, rep, recsys::invalid_index, std::nanf(""),
-                                                      recsys::invalid_index, static_cast<float>(rep));
+    for (int u = 0; u < 3000; u += 3)
+      log.add_indexed(u, (u + rep) % 2, rep, recsys::invalid_index, std::nanf(""), recsys::invalid_index,
+                      static_cast<float>(rep));
   for (bool general : {false, true}) {
     const auto m = recsys::detail::build_matrix_impl(log, {}, general);
     CHECK(m.nonZeros() == 2000);
@@ -324,7 +338,8 @@ TEST_CASE("to_csc, transpose_csr and transposed_view equal the dense matrix", "[
     for (Eigen::Index u = 0; u < d.rows(); ++u) users += d(u, i) != 0.0f ? 1 : 0;
     CHECK(pop[static_cast<std::size_t>(i)] == users);
   }
-  for (Eigen::Index u = 0; u < d.rows(); ++u) CHECK(len[static_cast<std::size_t>(u)] == (d.row(u).array() != 0.0f).count());
+  for (Eigen::Index u = 0; u < d.rows(); ++u)
+    CHECK(len[static_cast<std::size_t>(u)] == (d.row(u).array() != 0.0f).count());
 }
 
 TEST_CASE("build_matrix and apply_weighting reject what they cannot compute", "[matrix]") {

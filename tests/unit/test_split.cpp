@@ -109,7 +109,8 @@ TEST_CASE("personalize split: 10% of users, oldest 90% to train, newest 10% as t
 TEST_CASE("personalize split on a hand example: ties on time go by log order", "[split]") {
   recsys::interaction_log log;
   for (std::uint32_t u = 0; u < 10; ++u)
-    for (std::uint32_t e = 0; e < 10; ++e) log.add(id("u", u), id("i", e), e < 5 ? 7 : 9, "", static_cast<float>(10 * u + e));
+    for (std::uint32_t e = 0; e < 10; ++e)
+      log.add(id("u", u), id("i", e), e < 5 ? 7 : 9, "", static_cast<float>(10 * u + e));
   log.add("lonely", "i0", 1, "", 100.0f);  // 11 users -> round(1.1) = 1 held out
   recsys::personalize_split_options o;
   for (std::uint64_t seed = 0; seed < 20; ++seed) {
@@ -118,7 +119,7 @@ TEST_CASE("personalize split on a hand example: ties on time go by log order", "
     const int tag = tags(s.test)[0];
     CHECK((tag == 100 || tag % 10 == 9));  // the newest event; among equal times the last logged
   }
-  o.user_fraction = 1.0;  // everyone held out: 9 history events each, the lonely user's event is a target
+  o.user_fraction = 1.0;     // everyone held out: 9 history events each, the lonely user's event is a target
   o.target_fraction = 0.25;  // round(2.5) = 3 targets
   const auto s = recsys::personalize_split(log, 1, o);
   CHECK(s.test.size() == 10 * 3 + 1);
@@ -198,14 +199,14 @@ TEST_CASE("session-time split (RSC15): by session end, unseen items and short te
     log.add(u, item, t, "", static_cast<float>(log.size()), sess);
   };
   ev("u1", "a", 0, "s1");
-  ev("u1", "b", 10, "s1");    // s1 ends at 10: train
-  ev("u2", "a", 100, "s2");   // s2 starts before the cutoff but ends after it: test
+  ev("u1", "b", 10, "s1");   // s1 ends at 10: train
+  ev("u2", "a", 100, "s2");  // s2 starts before the cutoff but ends after it: test
   ev("u2", "b", 200, "s2");
-  ev("u2", "c", 201, "s2");   // c never in train: removed
+  ev("u2", "c", 201, "s2");  // c never in train: removed
   ev("u3", "b", 150, "s3");
-  ev("u3", "d", 210, "s3");   // d unseen; s3 left with 1 event: removed as short
-  ev("u4", "a", 205, "s4");   // single-event test session: short
-  ev("u5", "e", 207, "");     // no SESSION_ID
+  ev("u3", "d", 210, "s3");  // d unseen; s3 left with 1 event: removed as short
+  ev("u4", "a", 205, "s4");  // single-event test session: short
+  ev("u5", "e", 207, "");    // no SESSION_ID
   recsys::session_split_options o;
   o.test_seconds = 100;  // newest 210: cutoff 110
   const auto s = recsys::session_time_split(log, o);
@@ -228,12 +229,12 @@ TEST_CASE("session-time split with gap sessions writes them into SESSION_ID on b
   };
   const recsys::timestamp_t h = 3600;
   ev("u1", "a", 0);
-  ev("u1", "b", 60);            // u1 session 1: [0, 60]
+  ev("u1", "b", 60);  // u1 session 1: [0, 60]
   ev("u1", "a", 10 * h);
-  ev("u1", "c", 10 * h + 60);   // u1 session 2: ends 10h+60
+  ev("u1", "c", 10 * h + 60);  // u1 session 2: ends 10h+60
   ev("u2", "b", 30 * h);
-  ev("u2", "x", 30 * h + 10);   // x unseen
-  ev("u2", "a", 30 * h + 20);   // u2: test, b and a survive
+  ev("u2", "x", 30 * h + 10);  // x unseen
+  ev("u2", "a", 30 * h + 20);  // u2: test, b and a survive
   ev("u3", "c", 5 * h);
   ev("u3", "a", 5 * h + 1800);  // a gap of exactly 30 min continues the session
   recsys::session_split_options o;
@@ -277,9 +278,25 @@ TEST_CASE("parse_split_spec reads the CLI's spec strings and quotes bad ones", "
   CHECK(p.sessions.test_seconds == 86400);
   CHECK(recsys::parse_split_spec("session-time:3600").sessions.test_seconds == 3600);
 
-  for (const char* bad : {"", "bogus", "personalize:0", "personalize:1.5", "personalize:", "leave-last", "leave-last:0",
-                          "leave-last:x", "leave-last:2.5", "temporal", "temporal:", "temporal:12a", "random:1",
-                          "random:0", "random:abc", "random: 0.5", "random:nan", "session-time:-5", "session-time:1h",
+  for (const char* bad : {"",
+                          "bogus",
+                          "personalize:0",
+                          "personalize:1.5",
+                          "personalize:",
+                          "leave-last",
+                          "leave-last:0",
+                          "leave-last:x",
+                          "leave-last:2.5",
+                          "temporal",
+                          "temporal:",
+                          "temporal:12a",
+                          "random:1",
+                          "random:0",
+                          "random:abc",
+                          "random: 0.5",
+                          "random:nan",
+                          "session-time:-5",
+                          "session-time:1h",
                           "Personalize"}) {
     INFO("spec '" << bad << "'");
     try {

@@ -65,9 +65,9 @@ enum class dedupe_policy { none, sum, max, latest, count };
 
 /// Per-event-type settings, as Personalize's eventsConfig.eventParametersList.
 struct event_type_parameters {
-  std::string event_type;               ///< matched case-insensitively against EVENT_TYPE
-  float weight = 1.0f;                  ///< multiplies the weight of this type's events
-  std::optional<float> value_threshold; ///< keep this type's events with EVENT_VALUE >= threshold
+  std::string event_type;                ///< matched case-insensitively against EVENT_TYPE
+  float weight = 1.0f;                   ///< multiplies the weight of this type's events
+  std::optional<float> value_threshold;  ///< keep this type's events with EVENT_VALUE >= threshold
 };
 
 /// A time window. All parts are optional; an empty window keeps everything.
@@ -171,9 +171,9 @@ namespace detail {
   if (!any) {
     std::string known;
     for (const auto& k : log.event_type_names.ids()) known += (known.empty() ? "'" : ", '") + k + "'";
-    detail::throw_invalid_argument("apply_rules", what, " names event type '", name,
-                                   "', which the log does not have (its event types: ",
-                                   known.empty() ? std::string("none") : known, ")");
+    detail::throw_invalid_argument(
+        "apply_rules", what, " names event type '", name,
+        "', which the log does not have (its event types: ", known.empty() ? std::string("none") : known, ")");
   }
   return match;
 }
@@ -296,8 +296,8 @@ inline void check_percentile(double p, const char* name) {
     RECSYS_REQUIRE(std::isfinite(p.weight), "apply_rules", "weight of event type '", p.event_type,
                    "' must be finite (got ", p.weight, ")");
     if (p.value_threshold)
-      RECSYS_REQUIRE(std::isfinite(*p.value_threshold), "apply_rules", "value_threshold of event type '",
-                     p.event_type, "' must be finite (got ", *p.value_threshold, ")");
+      RECSYS_REQUIRE(std::isfinite(*p.value_threshold), "apply_rules", "value_threshold of event type '", p.event_type,
+                     "' must be finite (got ", *p.value_threshold, ")");
   }
   RECSYS_REQUIRE(std::isfinite(rules.default_weight), "apply_rules", "default_weight must be finite (got ",
                  rules.default_weight, ")");
@@ -335,8 +335,7 @@ inline void check_percentile(double p, const char* name) {
   {
     std::vector<bool> seen(num_types, false);
     for (const auto& p : rules.event_parameters) {
-      RECSYS_REQUIRE(log.has_event_type, "apply_rules",
-                     "event_parameters given but the log has no EVENT_TYPE column");
+      RECSYS_REQUIRE(log.has_event_type, "apply_rules", "event_parameters given but the log has no EVENT_TYPE column");
       const auto m = detail::match_event_type(log, p.event_type, "event_parameters");
       for (std::size_t t = 0; t < num_types; ++t) {
         if (!m[t]) continue;
@@ -353,7 +352,8 @@ inline void check_percentile(double p, const char* name) {
   bool any_threshold = rules.event_value_threshold.has_value();
   for (const auto& t : type_threshold) any_threshold = any_threshold || t.has_value();
   if (any_threshold) {
-    RECSYS_REQUIRE(log.has_event_value, "apply_rules", "an EVENT_VALUE threshold is set but the log has no EVENT_VALUE column");
+    RECSYS_REQUIRE(log.has_event_value, "apply_rules",
+                   "an EVENT_VALUE threshold is set but the log has no EVENT_VALUE column");
     std::vector<bool> keep(log.size(), true);
     std::int64_t missing = 0, below = 0;
     for (std::size_t r = 0; r < log.size(); ++r) {
@@ -419,7 +419,8 @@ inline void check_percentile(double p, const char* name) {
       for (auto k = groups.offsets[g]; k < groups.offsets[g + 1];) {
         auto e = k + 1;
         const std::size_t first = groups.rows[static_cast<std::size_t>(k)];
-        while (e < groups.offsets[g + 1] && log.items[groups.rows[static_cast<std::size_t>(e)]] == log.items[first]) ++e;
+        while (e < groups.offsets[g + 1] && log.items[groups.rows[static_cast<std::size_t>(e)]] == log.items[first])
+          ++e;
         std::size_t rep = first;
         double sum = 0.0;
         for (auto j = k; j < e; ++j) {
@@ -458,10 +459,14 @@ inline void check_percentile(double p, const char* name) {
       const std::int64_t u = uc[static_cast<std::size_t>(log.users[r])];
       const std::int64_t i = ic[static_cast<std::size_t>(log.items[r])];
       int rule = -1;
-      if (u < b.min_user_history) rule = 0;
-      else if (u > b.max_user_history) rule = 1;
-      else if (i < b.min_item_count) rule = 2;
-      else if (i > b.max_item_count) rule = 3;
+      if (u < b.min_user_history)
+        rule = 0;
+      else if (u > b.max_user_history)
+        rule = 1;
+      else if (i < b.min_item_count)
+        rule = 2;
+      else if (i > b.max_item_count)
+        rule = 3;
       if (rule >= 0) {
         keep[r] = false;
         ++removed[rule];

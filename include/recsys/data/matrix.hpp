@@ -14,8 +14,8 @@
 ///
 /// Build cost: O(n + U + n log d) for n events, U users and rows of d events: a stable counting
 /// sort by user (two cache-friendly passes), then each row's (item, value) keys sorted on their
-/// own (in parallel over groups of rows), then duplicates aggregated (see build_matrix). The result does not depend on the thread count (each row
-/// is computed alone, in a fixed order). bench/bench_matrix.cpp compares it with Eigen's
+/// own (in parallel over groups of rows), then duplicates aggregated (see build_matrix). The result does not depend on
+/// the thread count (each row is computed alone, in a fixed order). bench/bench_matrix.cpp compares it with Eigen's
 /// setFromTriplets; docs/data.md has the figures.
 ///
 /// @code
@@ -83,15 +83,15 @@ enum class duplicate_aggregation {
 struct matrix_options {
   weighting scheme = weighting::raw;
   duplicate_aggregation duplicates = duplicate_aggregation::sum;
-  float alpha = 1.0f;        ///< confidence: 1 + alpha * x (Hu et al. use 40); finite, >= 0
-  float bm25_k1 = 100.0f;    ///< BM25 K1 (implicit's default); >= 0
-  float bm25_b = 0.8f;       ///< BM25 B (implicit's default); in [0, 1]
+  float alpha = 1.0f;      ///< confidence: 1 + alpha * x (Hu et al. use 40); finite, >= 0
+  float bm25_k1 = 100.0f;  ///< BM25 K1 (implicit's default); >= 0
+  float bm25_b = 0.8f;     ///< BM25 B (implicit's default); in [0, 1]
   /// Exponential time decay (SAR): each event is weighted by 2^(-(reference - t) / half_life).
   /// 0 = no decay. Events newer than the reference get factors above 1 (no clamping).
   double half_life_seconds = 0.0;
   /// The decay's reference time; default: the newest event of the log.
   std::optional<timestamp_t> reference_time;
-  int num_threads = 0;       ///< 0 = default (see parallel.hpp)
+  int num_threads = 0;  ///< 0 = default (see parallel.hpp)
 };
 
 namespace detail {
@@ -108,13 +108,20 @@ inline void check_matrix_options(const matrix_options& o, const char* where) {
 
 [[nodiscard]] inline const char* scheme_name(weighting w) noexcept {
   switch (w) {
-    case weighting::raw: return "raw";
-    case weighting::binary: return "binary";
-    case weighting::count: return "count";
-    case weighting::log1p: return "log1p";
-    case weighting::confidence: return "confidence";
-    case weighting::bm25: return "bm25";
-    case weighting::tfidf: return "tfidf";
+    case weighting::raw:
+      return "raw";
+    case weighting::binary:
+      return "binary";
+    case weighting::count:
+      return "count";
+    case weighting::log1p:
+      return "log1p";
+    case weighting::confidence:
+      return "confidence";
+    case weighting::bm25:
+      return "bm25";
+    case weighting::tfidf:
+      return "tfidf";
   }
   return "?";
 }
@@ -189,14 +196,23 @@ inline void apply_weighting(csr_matrix& m, const matrix_options& o) {
       const double x = val[k];
       double y = x;
       switch (o.scheme) {
-        case weighting::binary: y = 1.0; break;
-        case weighting::log1p: y = std::log1p(x); break;
-        case weighting::confidence: y = 1.0 + static_cast<double>(o.alpha) * x; break;
+        case weighting::binary:
+          y = 1.0;
+          break;
+        case weighting::log1p:
+          y = std::log1p(x);
+          break;
+        case weighting::confidence:
+          y = 1.0 + static_cast<double>(o.alpha) * x;
+          break;
         case weighting::bm25:
           y = x * k1p1 / (norm[static_cast<std::size_t>(inner[k])] + x) * idf[static_cast<std::size_t>(u)];
           break;
-        case weighting::tfidf: y = std::sqrt(x) * idf[static_cast<std::size_t>(u)]; break;
-        default: break;
+        case weighting::tfidf:
+          y = std::sqrt(x) * idf[static_cast<std::size_t>(u)];
+          break;
+        default:
+          break;
       }
       val[k] = static_cast<score_t>(y);
     }
@@ -309,7 +325,8 @@ namespace detail {
       else
         slot_user[slot] = static_cast<index_t>(u);
       inner[slot] = static_cast<index_t>(tag);
-      detail::store_bits(val + slot, packed ? std::bit_cast<std::uint32_t>(event_value(r)) : static_cast<std::uint32_t>(r));
+      detail::store_bits(val + slot,
+                         packed ? std::bit_cast<std::uint32_t>(event_value(r)) : static_cast<std::uint32_t>(r));
     }
   }
 
@@ -407,10 +424,11 @@ namespace detail {
   const auto nnz = static_cast<Eigen::Index>(outer[U]);
   m.resizeNonZeros(nnz);
   if (2 * static_cast<std::size_t>(nnz) < n) m.data().squeeze();  // many duplicates: give the slack back
-  val = m.valuePtr();  // squeeze() may have moved the storage
+  val = m.valuePtr();                                             // squeeze() may have moved the storage
   for (Eigen::Index k = 0; k < nnz; ++k)
-    RECSYS_REQUIRE(std::isfinite(val[k]), "build_matrix", "aggregated value ", val[k], " is not a finite float at entry ",
-                   k, " (weights or time decay overflow; check half_life_seconds and reference_time)");
+    RECSYS_REQUIRE(std::isfinite(val[k]), "build_matrix", "aggregated value ", val[k],
+                   " is not a finite float at entry ", k,
+                   " (weights or time decay overflow; check half_life_seconds and reference_time)");
 
   // Value transform.
   if (o.scheme != weighting::raw && o.scheme != weighting::count && o.scheme != weighting::binary) {

@@ -55,8 +55,8 @@ struct session_data {
   /// Appends a session (used by builders and by callers assembling sessions by hand).
   void push_session(std::span<const index_t> session_items, std::span<const timestamp_t> times,
                     index_t user = invalid_index, index_t session_id = invalid_index) {
-    RECSYS_REQUIRE(times.empty() || times.size() == session_items.size(), "session_data::push_session",
-                   "got ", session_items.size(), " items but ", times.size(), " timestamps");
+    RECSYS_REQUIRE(times.empty() || times.size() == session_items.size(), "session_data::push_session", "got ",
+                   session_items.size(), " items but ", times.size(), " timestamps");
     items.insert(items.end(), session_items.begin(), session_items.end());
     if (times.empty())
       timestamps.resize(items.size(), 0);

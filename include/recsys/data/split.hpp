@@ -68,8 +68,8 @@ struct personalize_split_options {
 
 /// Options of session_time_split.
 struct session_split_options {
-  timestamp_t test_seconds = 86400;  ///< sessions ending at or after newest - test_seconds are test
-  session_options sessions;          ///< how sessions are formed (SESSION_ID or inactivity gaps)
+  timestamp_t test_seconds = 86400;         ///< sessions ending at or after newest - test_seconds are test
+  session_options sessions;                 ///< how sessions are formed (SESSION_ID or inactivity gaps)
   std::size_t min_test_session_length = 2;  ///< shorter test sessions (after the item filter) are dropped
 };
 
@@ -179,8 +179,8 @@ enum class side : std::uint8_t { train, test, removed_no_session, removed_unseen
 /// without replacement (seeded partial Fisher-Yates over log rows), go to test.
 /// @throws recsys::invalid_argument if test_fraction is not in (0, 1).
 [[nodiscard]] inline split random_split(const interaction_log& log, double test_fraction, std::uint64_t seed) {
-  RECSYS_REQUIRE(test_fraction > 0.0 && test_fraction < 1.0, "random_split",
-                 "test_fraction must be in (0, 1) (got ", test_fraction, ")");
+  RECSYS_REQUIRE(test_fraction > 0.0 && test_fraction < 1.0, "random_split", "test_fraction must be in (0, 1) (got ",
+                 test_fraction, ")");
   log.validate();
   const std::size_t n = log.size();
   RECSYS_REQUIRE(n < (std::size_t{1} << 32), "random_split", "more than 2^32-1 events");
@@ -282,7 +282,8 @@ template <class T>
     const std::string copy(s);
     char* end = nullptr;
     out = static_cast<T>(std::strtod(copy.c_str(), &end));
-    return end == copy.c_str() + copy.size() && std::isfinite(out) && !std::isspace(static_cast<unsigned char>(copy[0]));
+    return end == copy.c_str() + copy.size() && std::isfinite(out) &&
+           !std::isspace(static_cast<unsigned char>(copy[0]));
   } else {
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
     return ec == std::errc() && p == s.data() + s.size();
@@ -343,10 +344,14 @@ template <class T>
       o.num_threads = spec.num_threads;
       return personalize_split(log, seed, o);
     }
-    case split_spec::method::leave_last: return leave_last_split(log, spec.leave_last_n, spec.num_threads);
-    case split_spec::method::temporal: return temporal_split(log, spec.cut);
-    case split_spec::method::random: return random_split(log, spec.test_fraction, seed);
-    case split_spec::method::session_time: return session_time_split(log, spec.sessions);
+    case split_spec::method::leave_last:
+      return leave_last_split(log, spec.leave_last_n, spec.num_threads);
+    case split_spec::method::temporal:
+      return temporal_split(log, spec.cut);
+    case split_spec::method::random:
+      return random_split(log, spec.test_fraction, seed);
+    case split_spec::method::session_time:
+      return session_time_split(log, spec.sessions);
   }
   detail::throw_invalid_argument("make_split", "unknown split method");
 }

@@ -65,9 +65,7 @@ template <class Log>
 [[nodiscard]] row_groups rows_by_user_time(const Log& log, int num_threads) {
   row_groups g = group_rows_by(log.users, log.num_users());
   const auto& ts = log.timestamps;
-  sort_groups(g, num_threads, [&](std::size_t a, std::size_t b) {
-    return ts[a] != ts[b] ? ts[a] < ts[b] : a < b;
-  });
+  sort_groups(g, num_threads, [&](std::size_t a, std::size_t b) { return ts[a] != ts[b] ? ts[a] < ts[b] : a < b; });
   return g;
 }
 
@@ -77,9 +75,7 @@ template <class Log>
 [[nodiscard]] row_groups rows_by_user_item(const Log& log, int num_threads) {
   row_groups g = group_rows_by(log.users, log.num_users());
   const auto& it = log.items;
-  sort_groups(g, num_threads, [&](std::size_t a, std::size_t b) {
-    return it[a] != it[b] ? it[a] < it[b] : a < b;
-  });
+  sort_groups(g, num_threads, [&](std::size_t a, std::size_t b) { return it[a] != it[b] ? it[a] < it[b] : a < b; });
   return g;
 }
 
