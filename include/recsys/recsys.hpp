@@ -18,6 +18,8 @@
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
 #include <recsys/data/baskets.hpp>
+#include <recsys/data/csv.hpp>
+#include <recsys/data/metadata.hpp>
 
 // models
 #include <recsys/models/recommender.hpp>
