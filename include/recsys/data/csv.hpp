@@ -136,7 +136,7 @@ struct raw_format {
 
 /// What to do with an item that occurs twice in one basket.
 enum class repeated_item_policy {
-  reject,  ///< a bad row (as arules' read.transactions does) — the default
+  reject,  ///< a bad row — the default (arules' read.transactions also removes repeats only when asked)
   merge,   ///< keep the first occurrence; the others are counted in basket_data::items_merged
 };
 
