@@ -833,3 +833,46 @@ TEST_CASE("baskets writer round-trips", "[csv][baskets][writer]") {
   bad.push_basket(std::vector<index_t>{0});
   CHECK_THROWS_AS(recsys::write_baskets(bad, os), recsys::invalid_argument);
 }
+
+TEST_CASE("mutated inputs give a log or an io_error, never anything else", "[csv][robustness]") {
+  const std::string base =
+      "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE,SESSION_ID\r\n"
+      "u1,\"i,1\",100,click,1.5,s1\n"
+      "\"u\"\"2\",i1,90,,,\n"
+      "u1,\"i\n2\",110,purchase,20,s1\n";
+  const std::string bytes = std::string(",\"\n\r\t ;x0.-e") + '\0' + "\xEF\xBB\xBF";
+  for (int trial = 0; trial < 3000; ++trial) {
+    recsys::rng r(recsys::test::seed(), recsys::stream_tag("test.csv.mutate"), static_cast<std::uint64_t>(trial));
+    std::string text = base;
+    const auto edits = 1 + r.uniform_index(4);
+    for (std::uint32_t k = 0; k < edits && !text.empty(); ++k) {
+      const auto pos = r.uniform_index(static_cast<std::uint32_t>(text.size()));
+      const char c = bytes[r.uniform_index(static_cast<std::uint32_t>(bytes.size()))];
+      switch (r.uniform_index(3)) {
+        case 0: text[pos] = c; break;
+        case 1: text.insert(text.begin() + pos, c); break;
+        default: text.erase(pos, 1); break;
+      }
+    }
+    if (r.bernoulli(0.2)) text.resize(r.uniform_index(static_cast<std::uint32_t>(text.size() + 1)));
+    INFO("seed " << recsys::test::seed() << " trial " << trial);
+    try {
+      const auto log = parse(text);
+      log.validate();
+    } catch (const recsys::io_error& e) {
+      CHECK(e.line() >= 0);
+    }
+    try {
+      const auto log = parse(text, skipping());
+      log.validate();
+      CHECK(log.report.rows_read == log.report.rows_kept + log.report.rows_bad);
+    } catch (const recsys::io_error& e) {
+      CHECK(e.line() <= 1);  // with skip only the header (or an empty input) can throw
+    }
+    try {
+      const auto b = recsys::parse_baskets(text, "b");
+      CHECK(b.offsets.back() == static_cast<std::int64_t>(b.items.size()));
+    } catch (const recsys::io_error&) {
+    }
+  }
+}
