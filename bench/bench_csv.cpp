@@ -15,8 +15,8 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
-#include <ctime>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -135,8 +135,8 @@ const bench_files& files() {
 }
 
 void set_rate(benchmark::State& state, std::int64_t rows, const fs::path& file) {
-  state.counters["rows_per_s"] =
-      benchmark::Counter(static_cast<double>(rows) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(rows) * static_cast<double>(state.iterations()),
+                                                    benchmark::Counter::kIsRate);
   state.SetBytesProcessed(static_cast<std::int64_t>(fs::file_size(file)) * state.iterations());
 }
 

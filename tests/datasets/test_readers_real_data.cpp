@@ -94,7 +94,8 @@ TEST_CASE("YooChoose RSC15 sample through raw_format::rsc15", "[datasets][rsc15]
   CHECK(test.size() == 13568);
   CHECK(test.session_ids.size() == 3416);
   CHECK(test.num_items() == 1771);
-  for (const auto& item : test.item_ids.ids()) REQUIRE(train.item_ids.contains(item));  // PROVENANCE: every test item is in train_full
+  for (const auto& item : test.item_ids.ids())
+    REQUIRE(train.item_ids.contains(item));  // PROVENANCE: every test item is in train_full
   for (const auto& s : test.session_ids.ids()) REQUIRE_FALSE(train.session_ids.contains(s));
 
   // without the preset's floor policy the fractional times are refused, naming line and field

@@ -64,7 +64,9 @@ void spit(const fs::path& p, std::string_view s) {
   out.write(s.data(), static_cast<std::streamsize>(s.size()));
 }
 
-bool same_value(float a, float b) { return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b); }
+bool same_value(float a, float b) {
+  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b);
+}
 
 void check_same_log(const recsys::interaction_log& a, const recsys::interaction_log& b) {
   REQUIRE(a.size() == b.size());
@@ -145,7 +147,7 @@ std::vector<ref_record> reference_parse(std::string_view t, char d) {
 // A random valid CSV text: fields of a small alphabet with delimiters, quotes, CR, LF, spaces
 // and UTF-8; fields that need it are quoted, others sometimes; LF and CRLF line ends.
 std::string random_csv(recsys::rng& r, char d, int records) {
-  static const std::vector<std::string> alphabet = {"a", "b", "Z", "7", " ", std::string(1, ','), "\"", "\n",
+  static const std::vector<std::string> alphabet = {"a",  "b",    "Z",        "7", " ", std::string(1, ','), "\"", "\n",
                                                     "\r", "\r\n", "\xC3\xA9", ";", "\t"};
   std::string out;
   if (r.bernoulli(0.3)) out += "\xEF\xBB\xBF";
@@ -207,7 +209,8 @@ TEST_CASE("tokenizer matches a naive RFC 4180 reader on random text, whole and i
   const auto dir = recsys::test::scratch_dir("csv-tokenizer");
   for (const char d : {',', ';', '\t'}) {
     for (int trial = 0; trial < 40; ++trial) {
-      recsys::rng r(recsys::test::seed(), recsys::stream_tag("test.csv.tokenizer"), static_cast<std::uint64_t>(trial * 7 + d));
+      recsys::rng r(recsys::test::seed(), recsys::stream_tag("test.csv.tokenizer"),
+                    static_cast<std::uint64_t>(trial * 7 + d));
       const std::string text = random_csv(r, d, 1 + static_cast<int>(r.uniform_index(40)));
       INFO("seed " << recsys::test::seed() << " trial " << trial << " delimiter " << int(d));
       const auto expected = reference_parse(text, d);
@@ -526,16 +529,17 @@ TEST_CASE("interactions: huge ids are plain strings; huge numbers are errors", "
   check_bad("USER_ID,ITEM_ID,TIMESTAMP\nu,i,9223372036854775808\n", 2, 3, "outside the int64 range");
 }
 
-TEST_CASE("interactions: the skip policy counts bad rows, keeps the first problems, adds no ids", "[csv][interactions][errors]") {
+TEST_CASE("interactions: the skip policy counts bad rows, keeps the first problems, adds no ids",
+          "[csv][interactions][errors]") {
   const std::string text =
       "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n"
-      "u1,i1,1,view\n"        // 2 ok
-      "bad1,bad1,x,view\n"    // 3 bad timestamp
-      "u2,i2,2\n"             // 4 missing field
-      "\n"                    // 5 empty line
-      "u3,\"i\"3,4,view\n"    // 6 text after a closing quote
-      "u1,i2,5,buy\n"         // 7 ok
-      ",i9,6,view\n";         // 8 empty user
+      "u1,i1,1,view\n"      // 2 ok
+      "bad1,bad1,x,view\n"  // 3 bad timestamp
+      "u2,i2,2\n"           // 4 missing field
+      "\n"                  // 5 empty line
+      "u3,\"i\"3,4,view\n"  // 6 text after a closing quote
+      "u1,i2,5,buy\n"       // 7 ok
+      ",i9,6,view\n";       // 8 empty user
   const auto log = parse(text, skipping(3));
   CHECK(log.size() == 2);
   CHECK(log.report.rows_read == 7);
@@ -608,8 +612,9 @@ TEST_CASE("interactions: unusable options are invalid_argument", "[csv][interact
 
 TEST_CASE("interactions writer round-trips exactly", "[csv][interactions][writer]") {
   recsys::interaction_log log;
-  const std::vector<std::string> tricky = {"plain", "with,comma", "with \"quotes\"", "multi\nline", "cr\rlf\r\n",
-                                           " spaced ", "\xC3\xA9t\xC3\xA9", "007", std::string(5000, 'z')};
+  const std::vector<std::string> tricky = {
+      "plain", "with,comma",          "with \"quotes\"", "multi\nline", "cr\rlf\r\n", " spaced ", "\xC3\xA9t\xC3\xA9",
+      "007",   std::string(5000, 'z')};
   recsys::rng r(recsys::test::seed(), recsys::stream_tag("test.csv.roundtrip"));
   for (int k = 0; k < 500; ++k) {
     const auto& u = tricky[r.uniform_index(static_cast<std::uint32_t>(tricky.size()))];
@@ -623,7 +628,7 @@ TEST_CASE("interactions writer round-trips exactly", "[csv][interactions][writer
     const std::string type = r.bernoulli(0.2) ? "" : (r.bernoulli(0.5) ? "view" : "a,b");
     std::string session;
     if (!r.bernoulli(0.3)) session.append("s").append(std::to_string(k / 5));
-    log.add(u, i, static_cast<recsys::timestamp_t>(r()) , type, v, session);
+    log.add(u, i, static_cast<recsys::timestamp_t>(r()), type, v, session);
   }
   std::ostringstream first;
   recsys::write_interactions_csv(log, first);
@@ -686,25 +691,24 @@ TEST_CASE("raw formats: MovieLens u.data and RSC15 presets", "[csv][raw]") {
     CHECK_FALSE(log.has_event_type);
     CHECK_FALSE(log.has_session);
     CHECK(log.report.rows_read == 3);
-    const auto e = io_error_of([] {
-      (void)recsys::parse_delimited("1\t2\t3\t4\n1\t2\t3\n", "u.data", recsys::raw_format::movielens());
-    });
+    const auto e = io_error_of(
+        [] { (void)recsys::parse_delimited("1\t2\t3\t4\n1\t2\t3\n", "u.data", recsys::raw_format::movielens()); });
     REQUIRE(e.has_value());
     CHECK(e->line() == 2);
     CHECK(e->column() == 4);
   }
   SECTION("rsc15: header checked, fractional time floored, session = user") {
-    const auto log = recsys::parse_delimited("SessionId\tItemId\tTime\n3\t214716935\t1396437466.94\n3\t214832672\t1396438212.318\n9\t1\t5\n",
-                                             "train.txt", recsys::raw_format::rsc15());
+    const auto log = recsys::parse_delimited(
+        "SessionId\tItemId\tTime\n3\t214716935\t1396437466.94\n3\t214832672\t1396438212.318\n9\t1\t5\n", "train.txt",
+        recsys::raw_format::rsc15());
     REQUIRE(log.size() == 3);
     CHECK((log.timestamps == std::vector<recsys::timestamp_t>{1396437466, 1396438212, 5}));
     CHECK(log.has_session);
     CHECK(log.session_ids == log.user_ids);
     CHECK(log.sessions == log.users);
     CHECK(log.report.rows_read == 3);  // the header is not a row
-    const auto e = io_error_of([] {
-      (void)recsys::parse_delimited("UserId\tItemId\tTime\n3\t1\t2\n", "x.txt", recsys::raw_format::rsc15());
-    });
+    const auto e = io_error_of(
+        [] { (void)recsys::parse_delimited("UserId\tItemId\tTime\n3\t1\t2\n", "x.txt", recsys::raw_format::rsc15()); });
     REQUIRE(e.has_value());
     CHECK(e->line() == 1);
     CHECK(e->reason().find("does not match") != std::string::npos);
@@ -761,7 +765,8 @@ TEST_CASE("raw formats: custom columns, field counts, quoting, validation", "[cs
 // Baskets
 
 TEST_CASE("baskets: lines, quoting, empty lines, repeats", "[csv][baskets]") {
-  const auto b = recsys::parse_baskets("citrus fruit,semi-finished bread,margarine\n\n\"a, b\",whole milk\r\nwhole milk", "g.csv");
+  const auto b =
+      recsys::parse_baskets("citrus fruit,semi-finished bread,margarine\n\n\"a, b\",whole milk\r\nwhole milk", "g.csv");
   REQUIRE(b.size() == 4);
   CHECK(b.num_items() == 5);
   CHECK(b.length(0) == 3);
@@ -849,9 +854,15 @@ TEST_CASE("mutated inputs give a log or an io_error, never anything else", "[csv
       const auto pos = r.uniform_index(static_cast<std::uint32_t>(text.size()));
       const char c = bytes[r.uniform_index(static_cast<std::uint32_t>(bytes.size()))];
       switch (r.uniform_index(3)) {
-        case 0: text[pos] = c; break;
-        case 1: text.insert(text.begin() + pos, c); break;
-        default: text.erase(pos, 1); break;
+        case 0:
+          text[pos] = c;
+          break;
+        case 1:
+          text.insert(text.begin() + pos, c);
+          break;
+        default:
+          text.erase(pos, 1);
+          break;
       }
     }
     if (r.bernoulli(0.2)) text.resize(r.uniform_index(static_cast<std::uint32_t>(text.size() + 1)));

@@ -258,12 +258,12 @@ TEST_CASE("metadata: bad rows, the earliest is raised, skip keeps them sorted", 
   skip.max_problems = 3;
   const auto t = recsys::parse_items_csv(
       "ITEM_ID,PRICE,CREATION_TIMESTAMP,TAGS\n"
-      "i1,10,1,x\n"       // 2 ok
-      "i2,abc,soon,y\n"   // 3 bad timestamp (PRICE 'abc' must not make PRICE categorical)
-      "i3,30\n"           // 4 missing field
-      "i1,40,4,z\n"       // 5 duplicate id
-      "i5,50,5,p||q\n"    // 6 empty multi-value part
-      "i6,,6,\n",         // 7 ok
+      "i1,10,1,x\n"      // 2 ok
+      "i2,abc,soon,y\n"  // 3 bad timestamp (PRICE 'abc' must not make PRICE categorical)
+      "i3,30\n"          // 4 missing field
+      "i1,40,4,z\n"      // 5 duplicate id
+      "i5,50,5,p||q\n"   // 6 empty multi-value part
+      "i6,,6,\n",        // 7 ok
       "items.csv", skip);
   CHECK(t.size() == 2);
   CHECK(t.ids.ids() == std::vector<std::string>{"i1", "i6"});
@@ -279,7 +279,8 @@ TEST_CASE("metadata: bad rows, the earliest is raised, skip keeps them sorted", 
 }
 
 TEST_CASE("users metadata: USER_ID, numeric and categorical fields", "[metadata]") {
-  const auto u = recsys::parse_users_csv("AGE,USER_ID,GENDER,CREATION_TIMESTAMP\n24,1,M,5\n53,2,F,\n,3,,7\n", "users.csv");
+  const auto u =
+      recsys::parse_users_csv("AGE,USER_ID,GENDER,CREATION_TIMESTAMP\n24,1,M,5\n53,2,F,\n,3,,7\n", "users.csv");
   CHECK(u.id_column == "USER_ID");
   REQUIRE(u.size() == 3);
   CHECK(u.field("AGE").type == field_type::numeric);

@@ -78,9 +78,9 @@ enum class fractional_timestamp {
 
 /// Options of the Personalize interactions CSV reader.
 struct csv_options {
-  char delimiter = ',';                        ///< field separator (not '"', CR or LF)
+  char delimiter = ',';  ///< field separator (not '"', CR or LF)
   bad_row_policy bad_rows = bad_row_policy::raise;
-  std::size_t max_problems = 100;              ///< problems kept in the report (skip policy)
+  std::size_t max_problems = 100;  ///< problems kept in the report (skip policy)
   fractional_timestamp fractional_timestamps = fractional_timestamp::reject;
 };
 
@@ -88,17 +88,17 @@ struct csv_options {
 /// Column numbers are 0-based field positions (error messages count fields from 1); -1 = absent.
 struct raw_format {
   char delimiter = '\t';
-  bool quoting = false;                        ///< RFC 4180 quotes; off: '"' is an ordinary byte
-  std::size_t header_lines = 0;                ///< records before the data (not counted as rows)
-  std::vector<std::string> expected_header;    ///< if set, the first header record must hold exactly
-                                               ///< these names (ignoring case), else io_error
+  bool quoting = false;                      ///< RFC 4180 quotes; off: '"' is an ordinary byte
+  std::size_t header_lines = 0;              ///< records before the data (not counted as rows)
+  std::vector<std::string> expected_header;  ///< if set, the first header record must hold exactly
+                                             ///< these names (ignoring case), else io_error
   int user_column = 0;
   int item_column = 1;
   int timestamp_column = 2;
   int event_type_column = -1;
   int event_value_column = -1;
-  int session_column = -1;                     ///< may equal user_column (session-only data)
-  std::size_t num_fields = 0;                  ///< fields per row; 0: fixed by the first good row
+  int session_column = -1;     ///< may equal user_column (session-only data)
+  std::size_t num_fields = 0;  ///< fields per row; 0: fixed by the first good row
   fractional_timestamp fractional_timestamps = fractional_timestamp::reject;
   bad_row_policy bad_rows = bad_row_policy::raise;
   std::size_t max_problems = 100;
@@ -244,9 +244,7 @@ struct row_batch {
   std::string text;
   std::vector<row> rows;
 
-  [[nodiscard]] std::string_view key(const row& r, int k) const noexcept {
-    return {text.data() + r.off[k], r.len[k]};
-  }
+  [[nodiscard]] std::string_view key(const row& r, int k) const noexcept { return {text.data() + r.off[k], r.len[k]}; }
   void add_key(row& r, int k, std::string_view v) {
     r.off[k] = text.size();
     r.len[k] = v.size();
@@ -458,12 +456,11 @@ inline void check_raw_format(const raw_format& f, std::string_view where) {
                      (f.session_column != f.item_column && f.session_column != f.timestamp_column &&
                       f.session_column != f.event_type_column && f.session_column != f.event_value_column),
                  where, "session_column ", f.session_column, " is used by another role");
-  const int max_index = std::max({f.user_column, f.item_column, f.timestamp_column, f.event_type_column,
-                                  f.event_value_column, f.session_column});
+  const int max_index = std::max(
+      {f.user_column, f.item_column, f.timestamp_column, f.event_type_column, f.event_value_column, f.session_column});
   RECSYS_REQUIRE(f.num_fields == 0 || f.num_fields > static_cast<std::size_t>(max_index), where, "num_fields ",
                  f.num_fields, " does not cover column ", max_index);
-  RECSYS_REQUIRE(f.expected_header.empty() || f.header_lines >= 1, where,
-                 "expected_header needs header_lines >= 1");
+  RECSYS_REQUIRE(f.expected_header.empty() || f.header_lines >= 1, where, "expected_header needs header_lines >= 1");
 }
 
 inline interaction_log read_raw(csv_source& src, const raw_format& f) {
@@ -512,9 +509,9 @@ inline basket_data read_baskets(csv_source& src, const basket_options& o) {
   report.source = src.name();
   problem_log problems(src.name(), o.bad_rows, o.max_problems, report);
   csv_record rec;
-  std::vector<std::int64_t> seen;                              // per item: the row that last used it
+  std::vector<std::int64_t> seen;                               // per item: the row that last used it
   std::vector<std::pair<std::string_view, std::size_t>> fresh;  // new ids of this row, field number
-  std::vector<index_t> row_items;                              // >= 0: known index; < 0: -1 - fresh index
+  std::vector<index_t> row_items;                               // >= 0: known index; < 0: -1 - fresh index
   while (src.next(rec)) {
     const std::int64_t row = ++report.rows_read;
     if (rec.has_error()) {
@@ -572,7 +569,8 @@ inline basket_data read_baskets(csv_source& src, const basket_options& o) {
       index_t idx = r;
       if (r < 0) {
         idx = out.item_ids.insert(fresh[static_cast<std::size_t>(-1 - r)].first);
-        if (seen.size() < static_cast<std::size_t>(out.item_ids.size())) seen.resize(static_cast<std::size_t>(out.item_ids.size()), 0);
+        if (seen.size() < static_cast<std::size_t>(out.item_ids.size()))
+          seen.resize(static_cast<std::size_t>(out.item_ids.size()), 0);
         seen[static_cast<std::size_t>(idx)] = row;
       }
       out.items.push_back(idx);
@@ -791,7 +789,8 @@ inline void write_baskets(const basket_data& baskets, std::ostream& os, char del
   const auto& ids = baskets.item_ids.ids();
   for (std::size_t i = 0; i < ids.size(); ++i) RECSYS_REQUIRE(!ids[i].empty(), where, "empty item id at index ", i);
   for (const index_t i : baskets.items)
-    RECSYS_REQUIRE(i >= 0 && i < baskets.num_items(), where, "item index ", i, " out of range [0, ", baskets.num_items(), ")");
+    RECSYS_REQUIRE(i >= 0 && i < baskets.num_items(), where, "item index ", i, " out of range [0, ",
+                   baskets.num_items(), ")");
   detail::buffered_writer w(os);
   std::string& out = w.buffer();
   for (std::size_t b = 0; b < baskets.size(); ++b) {

@@ -77,7 +77,7 @@ inline constexpr timestamp_t missing_timestamp = std::numeric_limits<timestamp_t
 /// Options of the metadata readers.
 struct metadata_options {
   char delimiter = ',';
-  char multi_value_separator = '|';           ///< '\0': categorical values are never split
+  char multi_value_separator = '|';             ///< '\0': categorical values are never split
   std::vector<std::string> categorical_fields;  ///< fields forced categorical (names, any case)
   std::vector<std::string> numeric_fields;      ///< fields forced numeric (a non-number is a bad row)
   fractional_timestamp fractional_timestamps = fractional_timestamp::reject;  ///< CREATION_TIMESTAMP
@@ -117,9 +117,7 @@ struct metadata_field {
     return false;
   }
   /// The code of a categorical value (exact, case-sensitive), empty when no row has it.
-  [[nodiscard]] std::optional<index_t> code_of(std::string_view value) const noexcept {
-    return dictionary.find(value);
-  }
+  [[nodiscard]] std::optional<index_t> code_of(std::string_view value) const noexcept { return dictionary.find(value); }
 };
 
 /// Items or Users metadata: rows in file order, one per id.
@@ -173,8 +171,7 @@ inline bool is_number(std::string_view s) {
   return parse_double(s, d) == number_error::none;
 }
 
-inline metadata_table read_metadata(csv_source& src, std::string_view id_name, bool items,
-                                    const metadata_options& o) {
+inline metadata_table read_metadata(csv_source& src, std::string_view id_name, bool items, const metadata_options& o) {
   metadata_table t;
   t.id_column = std::string(id_name);
   t.report.source = src.name();
@@ -225,7 +222,8 @@ inline metadata_table read_metadata(csv_source& src, std::string_view id_name, b
   for (const auto& n : o.categorical_fields) {
     metadata_field* f = find(n);
     if (f == nullptr)
-      throw io_error(name, rec.line, 0, str("metadata_options::categorical_fields names '", n, "', which is not a field"));
+      throw io_error(name, rec.line, 0,
+                     str("metadata_options::categorical_fields names '", n, "', which is not a field"));
     if (f->type == field_type::timestamp)
       throw io_error(name, rec.line, 0,
                      str("'", n, "' is the CREATION_TIMESTAMP field and cannot be forced categorical"));
@@ -266,7 +264,9 @@ inline metadata_table read_metadata(csv_source& src, std::string_view id_name, b
       const std::string_view id = rec.fields[static_cast<std::size_t>(id_col)];
       const index_t k = first_ids.insert(id);
       if (static_cast<std::size_t>(k) < first_line.size())
-        flag(row, id_col + 1, str("duplicate ", id_name, " ", excerpt(id), " (first on line ", first_line[static_cast<std::size_t>(k)], ")"));
+        flag(row, id_col + 1,
+             str("duplicate ", id_name, " ", excerpt(id), " (first on line ", first_line[static_cast<std::size_t>(k)],
+                 ")"));
       else
         first_line.push_back(rec.line);
     }
@@ -290,7 +290,8 @@ inline metadata_table read_metadata(csv_source& src, std::string_view id_name, b
           flag(r, column_of(f), timestamp_problem(e, cell(r, f), t.fields[f].name));
         }
       } else if (!is_number(cell(r, f))) {
-        flag(r, column_of(f), str(t.fields[f].name, " ", excerpt(cell(r, f)), " is not a finite number (the field is forced numeric)"));
+        flag(r, column_of(f),
+             str(t.fields[f].name, " ", excerpt(cell(r, f)), " is not a finite number (the field is forced numeric)"));
       }
     }
   }
@@ -317,7 +318,8 @@ inline metadata_table read_metadata(csv_source& src, std::string_view id_name, b
         bool empty_part = v.front() == sep || v.back() == sep;
         for (std::size_t k = 1; k < v.size() && !empty_part; ++k) empty_part = v[k] == sep && v[k - 1] == sep;
         if (empty_part)
-          flag(r, column_of(f), str(t.fields[f].name, " ", excerpt(v), " has an empty value between '", sep, "' separators"));
+          flag(r, column_of(f),
+               str(t.fields[f].name, " ", excerpt(v), " has an empty value between '", sep, "' separators"));
       }
     }
   }
@@ -438,11 +440,13 @@ inline void write_metadata_csv(const metadata_table& t, std::ostream& os, char d
   for (const auto& f : t.fields) {
     RECSYS_REQUIRE(!f.name.empty(), where, "a field has an empty name");
     if (f.type == field_type::numeric) {
-      RECSYS_REQUIRE(f.numbers.size() == n, where, "field ", f.name, " has ", f.numbers.size(), " values for ", n, " rows");
+      RECSYS_REQUIRE(f.numbers.size() == n, where, "field ", f.name, " has ", f.numbers.size(), " values for ", n,
+                     " rows");
       for (const double d : f.numbers)
         RECSYS_REQUIRE(std::isnan(d) || std::isfinite(d), where, "field ", f.name, " holds an infinite value");
     } else if (f.type == field_type::timestamp) {
-      RECSYS_REQUIRE(f.timestamps.size() == n, where, "field ", f.name, " has ", f.timestamps.size(), " values for ", n, " rows");
+      RECSYS_REQUIRE(f.timestamps.size() == n, where, "field ", f.name, " has ", f.timestamps.size(), " values for ", n,
+                     " rows");
     } else {
       RECSYS_REQUIRE(f.offsets.size() == n + 1 && f.offsets.front() == 0 &&
                          f.offsets.back() == static_cast<std::int64_t>(f.codes.size()),
@@ -501,16 +505,16 @@ inline void write_metadata_csv(const metadata_table& t, const std::filesystem::p
 /// Writes Items metadata (a table whose id column is ITEM_ID) to a file.
 /// @throws recsys::invalid_argument when the table is not an Items table; as write_metadata_csv.
 inline void write_items_csv(const metadata_table& t, const std::filesystem::path& path, char delimiter = ',') {
-  RECSYS_REQUIRE(detail::iequals(t.id_column, "ITEM_ID"), "write_items_csv", "the table's id column is '",
-                 t.id_column, "', not ITEM_ID");
+  RECSYS_REQUIRE(detail::iequals(t.id_column, "ITEM_ID"), "write_items_csv", "the table's id column is '", t.id_column,
+                 "', not ITEM_ID");
   write_metadata_csv(t, path, delimiter);
 }
 
 /// Writes Users metadata (a table whose id column is USER_ID) to a file.
 /// @throws recsys::invalid_argument when the table is not a Users table; as write_metadata_csv.
 inline void write_users_csv(const metadata_table& t, const std::filesystem::path& path, char delimiter = ',') {
-  RECSYS_REQUIRE(detail::iequals(t.id_column, "USER_ID"), "write_users_csv", "the table's id column is '",
-                 t.id_column, "', not USER_ID");
+  RECSYS_REQUIRE(detail::iequals(t.id_column, "USER_ID"), "write_users_csv", "the table's id column is '", t.id_column,
+                 "', not USER_ID");
   write_metadata_csv(t, path, delimiter);
 }
 

@@ -399,7 +399,9 @@ inline void prefetch(const void* p) noexcept {
 /// the key_index is discarded after the load. Only insert through the key_index while it lives.
 class key_index {
  public:
-  explicit key_index(id_map<std::string>& ids) : ids_(ids) { rebuild(capacity_for(static_cast<std::size_t>(ids.size()) + 1)); }
+  explicit key_index(id_map<std::string>& ids) : ids_(ids) {
+    rebuild(capacity_for(static_cast<std::size_t>(ids.size()) + 1));
+  }
 
   /// Prefetches the slot of hash h.
   void prefetch_slot(std::uint64_t h) const noexcept { prefetch(&slots_[h & mask_]); }
@@ -639,8 +641,8 @@ void write_file(const std::filesystem::path& path, Body&& body) {
   errno = 0;
   std::ofstream os(path, std::ios::binary | std::ios::trunc);
   if (!os)
-    throw io_error(path.string(), "cannot open for writing: " +
-                                      (errno != 0 ? std::generic_category().message(errno) : std::string("unknown error")));
+    throw io_error(path.string(), "cannot open for writing: " + (errno != 0 ? std::generic_category().message(errno)
+                                                                            : std::string("unknown error")));
   body(static_cast<std::ostream&>(os));
   os.flush();
   if (!os) throw io_error(path.string(), "write failed");
