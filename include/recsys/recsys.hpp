@@ -19,8 +19,14 @@
 #include <recsys/data/sessions.hpp>
 #include <recsys/data/baskets.hpp>
 
+// ranking
+#include <recsys/ranking/topk.hpp>
+
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
+
+// evaluation
+#include <recsys/eval/metrics.hpp>
 
 #endif  // RECSYS_RECSYS_HPP
