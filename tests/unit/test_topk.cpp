@@ -506,3 +506,19 @@ TEST_CASE("topk_heap keeps the k best of a stream in ranking order", "[topk]") {
     }
   }
 }
+
+#if defined(__AVX512F__) || defined(__AVX__)
+TEST_CASE("the SIMD threshold masks equal the portable loop", "[topk]") {
+  recsys::rng g(recsys::test::seed() + 7);
+  std::vector<float> row(64 * 200);
+  for (auto& x : row) x = g.uniform_index(20) == 0 ? nan_score : static_cast<float>(g.uniform_index(9)) - 4.0f;
+  for (float thr : {-5.0f, -1.0f, 0.0f, 2.5f, 4.0f, lowest, -std::numeric_limits<float>::infinity()})
+    for (std::size_t c = 0; c < row.size(); c += 64) {
+      const std::uint64_t want = recsys::detail::above_mask64_portable(row.data() + c, thr);
+      REQUIRE(recsys::detail::above_mask64(row.data() + c, thr) == want);
+      std::uint64_t by_hand = 0;
+      for (int j = 0; j < 64; ++j) by_hand |= static_cast<std::uint64_t>(row[c + static_cast<std::size_t>(j)] > thr) << j;
+      REQUIRE(want == by_hand);
+    }
+}
+#endif

@@ -32,8 +32,11 @@
 ///   remaining candidates returns all of them (rows padded); all items excluded gives rows of
 ///   padding only.
 /// - Deterministic: the block decomposition does not depend on the thread count, so results are
-///   bitwise identical for any num_threads. Scores of the one-query path (matrix-vector
-///   product) and of the batch path (matrix-matrix product) may differ in the last bit.
+///   bitwise identical for any num_threads. Other block sizes, and the matrix-vector path used
+///   for blocks of at most 3 queries (a single query, say), sum the products in another order:
+///   scores may then differ in the last bit, and rankings only among near-ties.
+/// - The selection uses AVX-512 or AVX compares when the translation unit is compiled for
+///   them (e.g. -march=native), a portable loop otherwise; both give the same results.
 ///
 /// @code
 /// // 10 best items for every user, excluding the items each user has interacted with
@@ -52,7 +55,12 @@
 
 #include <Eigen/Core>
 
+#if defined(__AVX512F__) || defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -136,8 +144,8 @@ struct topk_filter {
   std::optional<std::span<const index_t>> include = std::nullopt;
 };
 
-/// How the kernel runs. Results never depend on these (except the last bit noted in the file
-/// comment for blocks of fewer than 4 queries).
+/// How the kernel runs. Results never depend on the thread count; block sizes may change
+/// scores in the last bit (see the file comment).
 struct topk_options {
   /// Worker threads (0 = default_threads()). Query blocks are spread over them.
   int num_threads = 0;
@@ -146,10 +154,11 @@ struct topk_options {
   /// Items scored together, the columns of one score block (0 = default_item_block).
   index_t item_block = 0;
 
-  /// Defaults measured on AVX-512 / AVX2 machines (docs/topk.md): a 64 x 2048 float block
-  /// (512 KiB) stays in L2 while the GEMM's packed item panel is reused by 64 queries.
-  static constexpr index_t default_query_block = 64;
-  static constexpr index_t default_item_block = 2048;
+  /// Defaults measured at f = 64 on an AVX-512 machine (docs/topk.md): a 256 x 512 float
+  /// score block (512 KiB) stays in L2, and each packed panel of item factors serves 256
+  /// queries. Batches of up to 256 queries are one block, i.e. one thread.
+  static constexpr index_t default_query_block = 256;
+  static constexpr index_t default_item_block = 512;
 };
 
 namespace detail {
@@ -172,12 +181,41 @@ struct topk_query_state {
   }
 };
 
-/// True when any of p[0, C) rounds to a score above thr (vectorised: no early exit).
-template <int C, class Scalar>
-[[nodiscard]] inline bool any_above(const Scalar* p, score_t thr) noexcept {
-  int any = 0;
-  for (int j = 0; j < C; ++j) any |= static_cast<int>(static_cast<score_t>(p[j]) > thr);
-  return any != 0;
+/// Bit j set when p[j] rounds to a score above thr, for j < 64. NaN never compares above.
+/// AVX-512 / AVX: one compare per vector and a movemask; otherwise a loop the compiler
+/// vectorises where it can (the reference for the SIMD versions in the tests).
+template <class Scalar>
+[[nodiscard]] inline std::uint64_t above_mask64_portable(const Scalar* p, score_t thr) noexcept {
+  int any = 0;  // vectorises even on baseline SSE2: compares OR-ed together, no early exit
+  for (int j = 0; j < 64; ++j) any |= static_cast<int>(static_cast<score_t>(p[j]) > thr);
+  if (any == 0) return 0;
+  std::uint64_t m = 0;
+  for (int j = 0; j < 64; ++j) m |= static_cast<std::uint64_t>(static_cast<score_t>(p[j]) > thr) << j;
+  return m;
+}
+
+template <class Scalar>
+[[nodiscard]] inline std::uint64_t above_mask64(const Scalar* p, score_t thr) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<Scalar, float>) {
+    const __m512 t = _mm512_set1_ps(thr);
+    const auto m0 = static_cast<std::uint64_t>(_mm512_cmp_ps_mask(_mm512_loadu_ps(p), t, _CMP_GT_OQ));
+    const auto m1 = static_cast<std::uint64_t>(_mm512_cmp_ps_mask(_mm512_loadu_ps(p + 16), t, _CMP_GT_OQ));
+    const auto m2 = static_cast<std::uint64_t>(_mm512_cmp_ps_mask(_mm512_loadu_ps(p + 32), t, _CMP_GT_OQ));
+    const auto m3 = static_cast<std::uint64_t>(_mm512_cmp_ps_mask(_mm512_loadu_ps(p + 48), t, _CMP_GT_OQ));
+    return m0 | (m1 << 16) | (m2 << 32) | (m3 << 48);
+  }
+#elif defined(__AVX__)
+  if constexpr (std::is_same_v<Scalar, float>) {
+    const __m256 t = _mm256_set1_ps(thr);
+    std::uint64_t m = 0;
+    for (int j = 0; j < 8; ++j)
+      m |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p + 8 * j), t, _CMP_GT_OQ))))
+           << (8 * j);
+    return m;
+  }
+#endif
+  return above_mask64_portable(p, thr);
 }
 
 /// Offers scores row[0, n) of candidates j0 .. j0 + n (ids: candidate index, or cand[...]).
@@ -209,7 +247,6 @@ inline void scan_scores(const Scalar* row, index_t n, index_t j0, const index_t*
   // Fast path. Ids only grow, so a candidate ranks before the worst kept entry iff its score is
   // strictly greater (a tie loses on id; NaN never compares greater).
   score_t thr = st.heap.worst().score;
-  constexpr int chunk = 64;
   const auto offer = [&](index_t j) noexcept {
     const score_t s = static_cast<score_t>(row[j]);
     if (s > thr) {
@@ -220,9 +257,10 @@ inline void scan_scores(const Scalar* row, index_t n, index_t j0, const index_t*
       }
     }
   };
-  for (; i + chunk <= n; i += chunk) {
-    if (!any_above<chunk>(row + i, thr)) continue;
-    for (index_t j = i; j < i + chunk; ++j) offer(j);
+  for (; i + 64 <= n; i += 64) {
+    // Usually no bit is set. Otherwise visit the scores above the threshold at the time of the
+    // test: thr only rises, so offer() re-tests each against the current one.
+    for (std::uint64_t m = above_mask64(row + i, thr); m != 0; m &= m - 1) offer(i + std::countr_zero(m));
   }
   for (; i < n; ++i) offer(i);
 }
