@@ -9,7 +9,9 @@
 //     OpenMP threads, set to the same count),
 //   - gemm_blocked: the same multiply in the kernel's cache-sized blocks with the kernel's
 //     GEMM, without selection (the multiply-only cost of the kernel).
-// Counters: users/s of each and the kernel's fraction of each (target >= 0.8).
+// Counters: users/s of each and the kernel's fraction of each (target >= 0.8), from wall time;
+// the *_cpu fractions divide process CPU time instead (steadier on a shared machine, where
+// wall time also counts the time other processes hold the cores).
 //
 // BM_recommend_all_20k/<threads>: factor_model::recommend_all, top-10 of 20k items at f = 64
 // for 50k users with 40 seen items each excluded (implicit's recommend-all figure: 12-14.5k
@@ -24,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <numeric>
 #include <vector>
 
@@ -58,6 +61,13 @@ recsys::csr_matrix random_history(Eigen::Index users, index_t items, int per_use
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+// CPU time of the whole process (all threads).
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 struct topk_data {
@@ -133,19 +143,25 @@ void BM_topk_vs_gemm(benchmark::State& state) {
   opts.num_threads = threads;
   const int eigen_threads = Eigen::nbThreads();
   Eigen::setNbThreads(threads);
-  double t_topk = 0, t_full = 0, t_blocked = 0;
+  double t_topk = 0, t_full = 0, t_blocked = 0, c_topk = 0, c_full = 0, c_blocked = 0;
   for (auto _ : state) {
     auto t0 = clock_type::now();
+    double c0 = cpu_seconds();
     recsys::topk_inner_product(d.u, d.v, bias, k, ids.data(), scores.data(), filter, opts);
     const double a = seconds_since(t0);
+    c_topk += cpu_seconds() - c0;
     benchmark::DoNotOptimize(ids.data());
     t0 = clock_type::now();
+    c0 = cpu_seconds();
     full.noalias() = d.u * d.v.transpose();
     benchmark::DoNotOptimize(full.data());
     t_full += seconds_since(t0);
+    c_full += cpu_seconds() - c0;
     t0 = clock_type::now();
+    c0 = cpu_seconds();
     blocked_gemm(d.u, d.v, threads);
     t_blocked += seconds_since(t0);
+    c_blocked += cpu_seconds() - c0;
     t_topk += a;
     state.SetIterationTime(a);
   }
@@ -156,6 +172,8 @@ void BM_topk_vs_gemm(benchmark::State& state) {
   state.counters["gemm_blocked_users/s"] = users / t_blocked;
   state.counters["fraction_of_gemm_full"] = t_full / t_topk;
   state.counters["fraction_of_gemm_blocked"] = t_blocked / t_topk;
+  state.counters["fraction_of_gemm_full_cpu"] = c_full / c_topk;
+  state.counters["fraction_of_gemm_blocked_cpu"] = c_blocked / c_topk;
   state.counters["topk_GFLOP/s"] = users * 2.0 * static_cast<double>(d.items) * static_cast<double>(d.factors) / t_topk / 1e9;
   state.SetLabel(filtered ? "seen+exclude+bias" : "plain");
 }
