@@ -15,9 +15,12 @@
 //
 // BM_recommend_all_20k/<threads>: factor_model::recommend_all, top-10 of 20k items at f = 64
 // for 50k users with 40 seen items each excluded (implicit's recommend-all figure: 12-14.5k
-// users/s on this machine class).
+// users/s on this machine class). users/cpu_s divides by the CPU time of all threads.
 //
 // BM_recommend_one/<items>: one user's top-10 (factor_model::recommend), latency.
+//
+// BM_topk_blocks/<query_block>/<item_block>/<items>: the kernel alone at 1 thread for a grid
+// of block sizes (users per CPU-second), 2048 users, k = 10.
 #include <recsys/models/factor_model.hpp>
 #include <recsys/random.hpp>
 #include <recsys/ranking/topk.hpp>
@@ -174,6 +177,7 @@ void BM_topk_vs_gemm(benchmark::State& state) {
   state.counters["fraction_of_gemm_blocked"] = t_blocked / t_topk;
   state.counters["fraction_of_gemm_full_cpu"] = c_full / c_topk;
   state.counters["fraction_of_gemm_blocked_cpu"] = c_blocked / c_topk;
+  state.counters["topk_users/cpu_s"] = users / c_topk;  // per second of CPU time, all threads
   state.counters["topk_GFLOP/s"] = users * 2.0 * static_cast<double>(d.items) * static_cast<double>(d.factors) / t_topk / 1e9;
   state.SetLabel(filtered ? "seen+exclude+bias" : "plain");
 }
@@ -184,6 +188,33 @@ BENCHMARK(BM_topk_vs_gemm)
     ->Args({0, 2})
     ->Args({1, 2})
     ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Block-size sweep (1 thread, CPU time): where the defaults of topk_options come from.
+void BM_topk_blocks(benchmark::State& state) {
+  const topk_data& d = data();
+  const auto items = std::min<Eigen::Index>(state.range(2), d.items);
+  const index_t k = 10;
+  std::vector<index_t> ids(static_cast<std::size_t>(d.users) * k);
+  std::vector<score_t> scores(ids.size());
+  recsys::topk_options opts;
+  opts.num_threads = 1;
+  opts.query_block = static_cast<index_t>(state.range(0));
+  opts.item_block = static_cast<index_t>(state.range(1));
+  double cpu = 0;
+  for (auto _ : state) {
+    const double c0 = cpu_seconds();
+    recsys::topk_inner_product(d.u, d.v.topRows(items), {}, k, ids.data(), scores.data(), {}, opts);
+    cpu += cpu_seconds() - c0;
+    benchmark::DoNotOptimize(ids.data());
+  }
+  state.counters["users/cpu_s"] = static_cast<double>(d.users) * static_cast<double>(state.iterations()) / cpu;
+}
+BENCHMARK(BM_topk_blocks)
+    ->ArgNames({"query_block", "item_block", "items"})
+    ->ArgsProduct({{32, 64, 128, 256, 512, 1024},
+                   {256, 512, 1024, 4096},
+                   {recsys::bench::size<std::int64_t>(20000, 1000), recsys::bench::size<std::int64_t>(100000, 2000)}})
     ->Unit(benchmark::kMillisecond);
 
 struct fixed_model : recsys::factor_model<float> {
@@ -207,13 +238,17 @@ void BM_recommend_all_20k(benchmark::State& state) {
   const index_t k = 10;
   std::vector<index_t> ids(static_cast<std::size_t>(m.num_users()) * k);
   std::vector<score_t> scores(ids.size());
+  double cpu = 0;
   for (auto _ : state) {
+    const double c0 = cpu_seconds();
     m.recommend_all(k, ids.data(), scores.data(), {}, threads);
+    cpu += cpu_seconds() - c0;
     benchmark::DoNotOptimize(ids.data());
   }
-  state.counters["users/s"] =
-      benchmark::Counter(static_cast<double>(m.num_users()) * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate);
+  const double users = static_cast<double>(m.num_users()) * static_cast<double>(state.iterations());
+  state.counters["users/s"] = benchmark::Counter(users, benchmark::Counter::kIsRate);
+  // Per second of CPU time summed over threads: threads x this is the rate on dedicated cores.
+  state.counters["users/cpu_s"] = users / cpu;
 }
 BENCHMARK(BM_recommend_all_20k)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 

@@ -154,11 +154,11 @@ struct topk_options {
   /// Items scored together, the columns of one score block (0 = default_item_block).
   index_t item_block = 0;
 
-  /// Defaults measured at f = 64 on an AVX-512 machine (docs/topk.md): a 256 x 512 float
-  /// score block (512 KiB) stays in L2, and each packed panel of item factors serves 256
-  /// queries. Batches of up to 256 queries are one block, i.e. one thread.
+  /// Defaults measured at f = 64 on an AVX-512 machine (docs/topk.md, BM_topk_blocks): a
+  /// 256 x 256 float score block (256 KiB) stays in L2, and each packed panel of item factors
+  /// serves 256 queries. Batches of up to 256 queries are one block, i.e. one thread.
   static constexpr index_t default_query_block = 256;
-  static constexpr index_t default_item_block = 512;
+  static constexpr index_t default_item_block = 256;
 };
 
 namespace detail {
@@ -181,9 +181,8 @@ struct topk_query_state {
   }
 };
 
-/// Bit j set when p[j] rounds to a score above thr, for j < 64. NaN never compares above.
-/// AVX-512 / AVX: one compare per vector and a movemask; otherwise a loop the compiler
-/// vectorises where it can (the reference for the SIMD versions in the tests).
+/// above_mask64 without instruction-set-specific code (the reference for the SIMD versions in
+/// the tests, and the path of builds without AVX and of double scores).
 template <class Scalar>
 [[nodiscard]] inline std::uint64_t above_mask64_portable(const Scalar* p, score_t thr) noexcept {
   int any = 0;  // vectorises even on baseline SSE2: compares OR-ed together, no early exit
@@ -194,6 +193,8 @@ template <class Scalar>
   return m;
 }
 
+/// Bit j set when p[j] rounds to a score above thr, for j < 64; NaN never compares above.
+/// With AVX-512 or AVX (float scores): one compare per vector and a mask.
 template <class Scalar>
 [[nodiscard]] inline std::uint64_t above_mask64(const Scalar* p, score_t thr) noexcept {
 #if defined(__AVX512F__)
@@ -209,9 +210,10 @@ template <class Scalar>
   if constexpr (std::is_same_v<Scalar, float>) {
     const __m256 t = _mm256_set1_ps(thr);
     std::uint64_t m = 0;
-    for (int j = 0; j < 8; ++j)
-      m |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p + 8 * j), t, _CMP_GT_OQ))))
-           << (8 * j);
+    for (int j = 0; j < 8; ++j) {
+      const __m256 above = _mm256_cmp_ps(_mm256_loadu_ps(p + 8 * j), t, _CMP_GT_OQ);
+      m |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_ps(above))) << (8 * j);
+    }
     return m;
   }
 #endif
