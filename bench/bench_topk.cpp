@@ -55,7 +55,8 @@ recsys::csr_matrix random_history(Eigen::Index users, index_t items, int per_use
   t.reserve(static_cast<std::size_t>(users) * static_cast<std::size_t>(per_user));
   for (Eigen::Index u = 0; u < users; ++u)
     for (int j = 0; j < per_user; ++j)
-      t.emplace_back(static_cast<index_t>(u), static_cast<index_t>(g.uniform_index(static_cast<std::uint32_t>(items))), 1.0f);
+      t.emplace_back(static_cast<index_t>(u), static_cast<index_t>(g.uniform_index(static_cast<std::uint32_t>(items))),
+                     1.0f);
   recsys::csr_matrix m(users, items);
   m.setFromTriplets(t.begin(), t.end(), [](float a, float) { return a; });
   m.makeCompressed();
@@ -178,7 +179,8 @@ void BM_topk_vs_gemm(benchmark::State& state) {
   state.counters["fraction_of_gemm_full_cpu"] = c_full / c_topk;
   state.counters["fraction_of_gemm_blocked_cpu"] = c_blocked / c_topk;
   state.counters["topk_users/cpu_s"] = users / c_topk;  // per second of CPU time, all threads
-  state.counters["topk_GFLOP/s"] = users * 2.0 * static_cast<double>(d.items) * static_cast<double>(d.factors) / t_topk / 1e9;
+  state.counters["topk_GFLOP/s"] =
+      users * 2.0 * static_cast<double>(d.items) * static_cast<double>(d.factors) / t_topk / 1e9;
   state.SetLabel(filtered ? "seen+exclude+bias" : "plain");
 }
 BENCHMARK(BM_topk_vs_gemm)

@@ -31,7 +31,8 @@ std::string error_of(F&& f) {
 // list gives ranks 0..len-1 and every unlisted candidate shares rank len.
 double brute_force_auc(const ids& ranked, const ids& relevant, index_t n) {
   std::vector<std::int64_t> rank(static_cast<std::size_t>(n), static_cast<std::int64_t>(ranked.size()));
-  for (std::size_t i = 0; i < ranked.size(); ++i) rank[static_cast<std::size_t>(ranked[i])] = static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < ranked.size(); ++i)
+    rank[static_cast<std::size_t>(ranked[i])] = static_cast<std::int64_t>(i);
   double good = 0, pairs = 0;
   for (index_t a : relevant)
     for (index_t b = 0; b < n; ++b) {
@@ -71,8 +72,7 @@ TEST_CASE("per-query metrics by hand", "[metrics]") {
     CHECK(recsys::reciprocal_rank_at_k(ranked, ids{23, 15}, 25) == Approx(1.0 / 3));
     CHECK(recsys::reciprocal_rank_at_k(ranked, ids{23, 15}, 2) == 0.0);
     // DCG@4 = 1/log2(2) + 1/log2(5); ideal: 3 relevant, K = 4 -> 1 + 1/log2(3) + 1/log2(4)
-    CHECK(recsys::ndcg_at_k(ranked, relevant, 4) ==
-          Approx((1 + 1 / std::log2(5.0)) / (1 + 1 / std::log2(3.0) + 0.5)));
+    CHECK(recsys::ndcg_at_k(ranked, relevant, 4) == Approx((1 + 1 / std::log2(5.0)) / (1 + 1 / std::log2(3.0) + 0.5)));
     // AP@4 = (1/1 + 2/4) / min(3, 4)
     CHECK(recsys::average_precision_at_k(ranked, relevant, 4) == Approx(1.5 / 3));
     // AP@1: min(3, 1) = 1 -> 1/1
@@ -113,7 +113,8 @@ TEST_CASE("auc: worked example, brute force over pairs, and edge cases", "[metri
     ids all(static_cast<std::size_t>(n));
     std::iota(all.begin(), all.end(), 0);
     recsys::shuffle(all.begin(), all.end(), g);
-    const auto len = static_cast<std::size_t>(g.uniform_index(static_cast<std::uint32_t>(n + 1)));  // up to the full list
+    const auto len =
+        static_cast<std::size_t>(g.uniform_index(static_cast<std::uint32_t>(n + 1)));  // up to the full list
     const ids ranked(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(len));
     recsys::shuffle(all.begin(), all.end(), g);
     const auto nrel = static_cast<std::size_t>(1 + g.uniform_index(static_cast<std::uint32_t>(n - 1)));
@@ -147,15 +148,15 @@ TEST_CASE("metric names: the CLI's keys, Personalize's names, parsing", "[metric
     long_names.push_back(recsys::personalize_metric_name(m));
     CHECK(recsys::parse_metric(long_names.back()) == m);
   }
-  CHECK(long_names == std::vector<std::string>{"coverage", "mean_reciprocal_rank_at_25",
-                                               "normalized_discounted_cumulative_gain_at_5",
-                                               "normalized_discounted_cumulative_gain_at_10",
-                                               "normalized_discounted_cumulative_gain_at_25", "precision_at_5",
-                                               "precision_at_10", "precision_at_25"});
+  CHECK(long_names == std::vector<std::string>{
+                          "coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",
+                          "normalized_discounted_cumulative_gain_at_10", "normalized_discounted_cumulative_gain_at_25",
+                          "precision_at_5", "precision_at_10", "precision_at_25"});
   CHECK(recsys::personalize_metric_name({recsys::metric_kind::recall, 20}).empty());
   CHECK(recsys::personalize_metric_name({recsys::metric_kind::mrr, 10}).empty());
 
-  for (const char* bad : {"ndcg", "ndcg@", "ndcg@0", "ndcg@-3", "ndcg@1x", "auc@10", "nDCG@10", "precision_at_", "mrr_at_25", ""})
+  for (const char* bad :
+       {"ndcg", "ndcg@", "ndcg@0", "ndcg@-3", "ndcg@1x", "auc@10", "nDCG@10", "precision_at_", "mrr_at_25", ""})
     CHECK_THROWS_AS(recsys::parse_metric(bad), recsys::invalid_argument);
   CHECK_THROWS_AS(recsys::metric_name({recsys::metric_kind::ndcg, 0}), recsys::invalid_argument);
   CHECK_THROWS_AS(recsys::metric_name({recsys::metric_kind::auc, 5}), recsys::invalid_argument);
@@ -173,12 +174,16 @@ TEST_CASE("metrics_accumulator: means of the per-query values, counts, coverage"
   CHECK(acc.num_relevant() == 6);
   CHECK(acc.num_recommended() == 10);
   const auto mean = [&](auto f) { return (f(r1, rel1) + f(r2, rel2) + f(r3, rel3)) / 3; };
-  CHECK(acc.value("ndcg@10") == Approx(mean([](auto& a, auto& b) { return recsys::ndcg_at_k(a, b, 10); })).epsilon(1e-9));
-  CHECK(acc.value("precision@10") == Approx(mean([](auto& a, auto& b) { return recsys::precision_at_k(a, b, 10); })).epsilon(1e-9));
-  CHECK(acc.value("recall@20") == Approx(mean([](auto& a, auto& b) { return recsys::recall_at_k(a, b, 20); })).epsilon(1e-9));
+  CHECK(acc.value("ndcg@10") ==
+        Approx(mean([](auto& a, auto& b) { return recsys::ndcg_at_k(a, b, 10); })).epsilon(1e-9));
+  CHECK(acc.value("precision@10") ==
+        Approx(mean([](auto& a, auto& b) { return recsys::precision_at_k(a, b, 10); })).epsilon(1e-9));
+  CHECK(acc.value("recall@20") ==
+        Approx(mean([](auto& a, auto& b) { return recsys::recall_at_k(a, b, 20); })).epsilon(1e-9));
   CHECK(acc.value("mrr@25") == Approx((0.5 + 0 + 0.5) / 3).epsilon(1e-9));
   CHECK(acc.value("hit@10") == Approx(2.0 / 3).epsilon(1e-9));
-  CHECK(acc.value("map@10") == Approx(mean([](auto& a, auto& b) { return recsys::average_precision_at_k(a, b, 10); })).epsilon(1e-9));
+  CHECK(acc.value("map@10") ==
+        Approx(mean([](auto& a, auto& b) { return recsys::average_precision_at_k(a, b, 10); })).epsilon(1e-9));
   const double auc_mean = (recsys::auc(r1, rel1, 98) + recsys::auc(r2, rel2, 95) + recsys::auc(r3, rel3, 100)) / 3;
   CHECK(acc.value("auc") == Approx(auc_mean).epsilon(1e-9));
   CHECK(acc.value("coverage") == Approx(10.0 / 100));  // 10 distinct items of 100
@@ -230,7 +235,8 @@ TEST_CASE("metrics_accumulator is independent of query order and of how partials
   for (const auto& q : queries) forward.add(q.ranked, q.relevant, q.candidates);
   // reversed order, in 7 partial accumulators merged in a scrambled order
   std::vector<recsys::metrics_accumulator> parts(7, recsys::metrics_accumulator(metrics, catalogue));
-  for (std::size_t i = queries.size(); i-- > 0;) parts[i % 7].add(queries[i].ranked, queries[i].relevant, queries[i].candidates);
+  for (std::size_t i = queries.size(); i-- > 0;)
+    parts[i % 7].add(queries[i].ranked, queries[i].relevant, queries[i].candidates);
   recsys::metrics_accumulator merged(metrics, catalogue);
   for (std::size_t p : {3u, 0u, 6u, 1u, 5u, 2u, 4u}) merged.merge(parts[p]);
   const auto a = forward.results(), b = merged.results();

@@ -2,8 +2,8 @@
 // The shared top-K kernel against a full sort: random and tied scores, exclusions, include
 // lists, k = 0 and k beyond the candidates, NaN, thread counts, block boundaries, float and double.
 #include <recsys/detail/gemm.hpp>
-#include <recsys/ranking/topk.hpp>
 #include <recsys/random.hpp>
+#include <recsys/ranking/topk.hpp>
 
 #include "recsys_test.hpp"
 
@@ -63,7 +63,8 @@ struct query_rules {
 };
 
 bool allowed(const query_rules& rules, std::size_t q, index_t item) {
-  if (item < 0 || static_cast<std::size_t>(item) >= rules.base_ok.size() || !rules.base_ok[static_cast<std::size_t>(item)])
+  if (item < 0 || static_cast<std::size_t>(item) >= rules.base_ok.size() ||
+      !rules.base_ok[static_cast<std::size_t>(item)])
     return false;
   if (q < rules.own.size() && std::binary_search(rules.own[q].begin(), rules.own[q].end(), item)) return false;
   return true;
@@ -82,7 +83,8 @@ std::string error_of(F&& f) {
 
 // Reference: score every allowed item, sort all of them in ranking order, keep k.
 template <class ScoreOf>
-std::vector<entry> full_sort(index_t num_items, std::size_t q, index_t k, const query_rules& rules, ScoreOf&& score_of) {
+std::vector<entry> full_sort(index_t num_items, std::size_t q, index_t k, const query_rules& rules,
+                             ScoreOf&& score_of) {
   std::vector<entry> all;
   for (index_t i = 0; i < num_items; ++i)
     if (allowed(rules, q, i)) all.push_back({score_of(i), i});
@@ -107,7 +109,8 @@ struct built_filter {
         items.insert(items.end(), list.begin(), list.end());
         offsets.push_back(static_cast<index_t>(items.size()));
       }
-      for (std::size_t q = 0; q < n; ++q) rows.push_back(r.own[q].empty() ? recsys::invalid_index : static_cast<index_t>(n - 1 - q));
+      for (std::size_t q = 0; q < n; ++q)
+        rows.push_back(r.own[q].empty() ? recsys::invalid_index : static_cast<index_t>(n - 1 - q));
       filter.exclude_rows = rows;
     } else {
       for (const auto& list : r.own) {
@@ -131,11 +134,13 @@ query_rules random_rules(std::size_t nq, index_t ni, int include_variant, recsys
   r.own.resize(nq);
   for (auto& list : r.own) {
     const auto len = g.uniform_index(static_cast<std::uint32_t>(std::min<index_t>(ni, 12) + 1));
-    for (std::uint32_t j = 0; j < len; ++j) list.push_back(static_cast<index_t>(g.uniform_index(static_cast<std::uint32_t>(ni))));
+    for (std::uint32_t j = 0; j < len; ++j)
+      list.push_back(static_cast<index_t>(g.uniform_index(static_cast<std::uint32_t>(ni))));
     std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
   }
-  for (int j = 0; j < 3; ++j) r.exclude.push_back(static_cast<index_t>(g.uniform_index(static_cast<std::uint32_t>(ni))));
+  for (int j = 0; j < 3; ++j)
+    r.exclude.push_back(static_cast<index_t>(g.uniform_index(static_cast<std::uint32_t>(ni))));
   r.exclude.push_back(r.exclude.front());
   r.exclude.push_back(ni + 5);
   r.exclude.push_back(-3);
@@ -246,7 +251,8 @@ TEMPLATE_TEST_CASE("topk_inner_product on random scores matches a full sort and 
                    float, double) {
   recsys::rng g(recsys::test::seed() + 1);
   const Eigen::Index f = 16;
-  for (const auto& [nq, ni] : std::vector<std::pair<Eigen::Index, index_t>>{{1, 5000}, {3, 777}, {150, 3001}, {300, 1024}}) {
+  for (const auto& [nq, ni] :
+       std::vector<std::pair<Eigen::Index, index_t>>{{1, 5000}, {3, 777}, {150, 3001}, {300, 1024}}) {
     problem<TestType> p{normal_matrix<TestType>(nq, f, g), normal_matrix<TestType>(ni, f, g), {}};
     p.bias.resize(static_cast<std::size_t>(ni));
     for (auto& b : p.bias) b = static_cast<TestType>(g.normal() * 0.5);
@@ -275,7 +281,8 @@ TEMPLATE_TEST_CASE("topk_inner_product on random scores matches a full sort and 
         // ... and the j-th best score of the full sort (ids may only differ on near-ties)
         REQUIRE(std::abs(exact - static_cast<double>(want[static_cast<std::size_t>(j)].score)) <= 2 * tol);
       }
-      for (index_t j = 1; j < k; ++j) REQUIRE(row.ids[static_cast<std::size_t>(j)] != row.ids[static_cast<std::size_t>(j - 1)]);
+      for (index_t j = 1; j < k; ++j)
+        REQUIRE(row.ids[static_cast<std::size_t>(j)] != row.ids[static_cast<std::size_t>(j - 1)]);
     }
     // Same blocks, other thread counts: bit-identical output.
     for (int threads : {2, 3, 8}) {
@@ -301,7 +308,7 @@ TEMPLATE_TEST_CASE("topk_inner_product: NaN and infinite scores rank last, ties 
   const TestType nan = std::numeric_limits<TestType>::quiet_NaN();
   const TestType inf = std::numeric_limits<TestType>::infinity();
   for (index_t i = 3; i < ni; i += 7) p.v(i, 1) = nan;  // NaN scores for every query
-  p.u.row(5).setConstant(nan);                         // a query whose every score is NaN
+  p.u.row(5).setConstant(nan);                          // a query whose every score is NaN
   p.bias.assign(static_cast<std::size_t>(ni), TestType(0));
   p.bias[10] = -inf;
   p.bias[11] = inf;
@@ -321,8 +328,10 @@ TEMPLATE_TEST_CASE("topk_inner_product: NaN and infinite scores rank last, ties 
         for (index_t j = 0; j < k; ++j) {
           const score_t s = got.scores[static_cast<std::size_t>(q * k + j)];
           if (got.ids[static_cast<std::size_t>(q * k + j)] == recsys::invalid_index) break;
-          if (std::isnan(s)) seen_nan = true;
-          else REQUIRE_FALSE(seen_nan);
+          if (std::isnan(s))
+            seen_nan = true;
+          else
+            REQUIRE_FALSE(seen_nan);
         }
       }
     }
@@ -464,7 +473,8 @@ TEST_CASE("topk_select on one score vector", "[topk]") {
 
 TEMPLATE_TEST_CASE("gemm_abt equals a naive product", "[topk]", float, double) {
   recsys::rng g(recsys::test::seed() + 5);
-  for (const auto& [rows, cols, depth] : std::vector<std::array<Eigen::Index, 3>>{{1, 1, 1}, {5, 17, 3}, {64, 300, 64}, {33, 129, 70}, {7, 2, 0}}) {
+  for (const auto& [rows, cols, depth] :
+       std::vector<std::array<Eigen::Index, 3>>{{1, 1, 1}, {5, 17, 3}, {64, 300, 64}, {33, 129, 70}, {7, 2, 0}}) {
     const auto a = normal_matrix<TestType>(rows, depth, g);
     const auto b = normal_matrix<TestType>(cols, depth, g);
     recsys::detail::gemm_abt<TestType> gemm(rows + 3, cols + 5, depth);
@@ -493,7 +503,8 @@ TEST_CASE("topk_heap keeps the k best of a stream in ranking order", "[topk]") {
     recsys::detail::topk_heap heap(k);
     for (const auto& e : stream) heap.push(e.score, e.id);
     recsys::detail::topk_heap copy = heap;  // copies keep their own storage
-    std::sort(stream.begin(), stream.end(), [](const entry& a, const entry& b) { return recsys::detail::ranks_before(a, b); });
+    std::sort(stream.begin(), stream.end(),
+              [](const entry& a, const entry& b) { return recsys::detail::ranks_before(a, b); });
     stream.resize(std::min<std::size_t>(stream.size(), static_cast<std::size_t>(k)));
     for (recsys::detail::topk_heap* h : {&heap, &copy}) {
       recsys::topk_result r;
@@ -517,7 +528,8 @@ TEST_CASE("the SIMD threshold masks equal the portable loop", "[topk]") {
       const std::uint64_t want = recsys::detail::above_mask64_portable(row.data() + c, thr);
       REQUIRE(recsys::detail::above_mask64(row.data() + c, thr) == want);
       std::uint64_t by_hand = 0;
-      for (int j = 0; j < 64; ++j) by_hand |= static_cast<std::uint64_t>(row[c + static_cast<std::size_t>(j)] > thr) << j;
+      for (int j = 0; j < 64; ++j)
+        by_hand |= static_cast<std::uint64_t>(row[c + static_cast<std::size_t>(j)] > thr) << j;
       REQUIRE(want == by_hand);
     }
 }

@@ -43,8 +43,8 @@ class gemm_abt {
   [[nodiscard]] Eigen::Index depth() const noexcept { return depth_; }
 
   /// C[0:rows, 0:cols] += A[0:rows, :] · B[0:cols, :]ᵀ with rows <= max_rows(), cols <= max_cols().
-  void run(Eigen::Index rows, Eigen::Index cols, const Scalar* a, Eigen::Index lda, const Scalar* b,
-           Eigen::Index ldb, Scalar* c, Eigen::Index ldc) {
+  void run(Eigen::Index rows, Eigen::Index cols, const Scalar* a, Eigen::Index lda, const Scalar* b, Eigen::Index ldb,
+           Scalar* c, Eigen::Index ldc) {
     eigen_assert(rows <= max_rows_ && cols <= max_cols_);
     if (rows == 0 || cols == 0) return;
     if (depth_ == 0) return;
@@ -55,8 +55,9 @@ class gemm_abt {
   using blocking_type = Eigen::internal::gemm_blocking_space<Eigen::ColMajor, Scalar, Scalar, Eigen::Dynamic,
                                                              Eigen::Dynamic, Eigen::Dynamic, 1, false>;
   // lhs B: row-major (cols x depth); rhs Aᵀ: col-major (depth x rows); result Cᵀ: col-major.
-  using product_type = Eigen::internal::general_matrix_matrix_product<Eigen::Index, Scalar, Eigen::RowMajor, false, Scalar,
-                                                                      Eigen::ColMajor, false, Eigen::ColMajor, 1>;
+  using product_type =
+      Eigen::internal::general_matrix_matrix_product<Eigen::Index, Scalar, Eigen::RowMajor, false, Scalar,
+                                                     Eigen::ColMajor, false, Eigen::ColMajor, 1>;
 
   Eigen::Index max_rows_;
   Eigen::Index max_cols_;

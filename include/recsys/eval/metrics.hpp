@@ -68,12 +68,8 @@ struct metric {
 };
 
 namespace detail {
-inline constexpr std::string_view metric_short_names[] = {"precision", "recall", "hit",  "ndcg",
+inline constexpr std::string_view metric_short_names[] = {"precision", "recall", "hit", "ndcg",
                                                           "mrr",       "map",    "auc", "coverage"};
-
-inline bool metric_has_cutoff(metric_kind kind) noexcept {
-  return kind != metric_kind::auc && kind != metric_kind::coverage;
-}
 
 inline void validate_metric(const metric& m, const char* where) {
   const auto kind = static_cast<int>(m.kind);
@@ -118,11 +114,16 @@ inline bool parse_k(std::string_view text, index_t& k) {
     return prefix;
   };
   switch (m.kind) {
-    case metric_kind::ndcg: return with_k("normalized_discounted_cumulative_gain_at_");
-    case metric_kind::precision: return with_k("precision_at_");
-    case metric_kind::mrr: return m.k == 25 ? "mean_reciprocal_rank_at_25" : "";
-    case metric_kind::coverage: return m.k == 0 ? "coverage" : "";
-    default: return "";
+    case metric_kind::ndcg:
+      return with_k("normalized_discounted_cumulative_gain_at_");
+    case metric_kind::precision:
+      return with_k("precision_at_");
+    case metric_kind::mrr:
+      return m.k == 25 ? "mean_reciprocal_rank_at_25" : "";
+    case metric_kind::coverage:
+      return m.k == 0 ? "coverage" : "";
+    default:
+      return "";
   }
 }
 
@@ -161,17 +162,16 @@ inline bool parse_k(std::string_view text, index_t& k) {
 /// The metrics Personalize reports for a solution version: coverage, mrr@25, ndcg@5/10/25,
 /// precision@5/10/25.
 [[nodiscard]] inline std::vector<metric> personalize_metrics() {
-  return {{metric_kind::coverage, 0}, {metric_kind::mrr, 25},      {metric_kind::ndcg, 5},
-          {metric_kind::ndcg, 10},    {metric_kind::ndcg, 25},     {metric_kind::precision, 5},
+  return {{metric_kind::coverage, 0},   {metric_kind::mrr, 25},      {metric_kind::ndcg, 5},
+          {metric_kind::ndcg, 10},      {metric_kind::ndcg, 25},     {metric_kind::precision, 5},
           {metric_kind::precision, 10}, {metric_kind::precision, 25}};
 }
 
 /// recsys's default report: ndcg@10, precision@10, recall@20, mrr@25, coverage, hit@10, map@10,
 /// auc (needs the lists to be at least 25 long to be exact for mrr@25).
 [[nodiscard]] inline std::vector<metric> default_metrics() {
-  return {{metric_kind::ndcg, 10},    {metric_kind::precision, 10}, {metric_kind::recall, 20},
-          {metric_kind::mrr, 25},     {metric_kind::coverage, 0},   {metric_kind::hit, 10},
-          {metric_kind::map, 10},     {metric_kind::auc, 0}};
+  return {{metric_kind::ndcg, 10},    {metric_kind::precision, 10}, {metric_kind::recall, 20}, {metric_kind::mrr, 25},
+          {metric_kind::coverage, 0}, {metric_kind::hit, 10},       {metric_kind::map, 10},    {metric_kind::auc, 0}};
 }
 
 namespace detail {
@@ -200,7 +200,8 @@ inline void mark_hits(std::span<const index_t> ranked, const std::vector<index_t
                  " appears more than once in the ranked list");
   hits.resize(ranked.size());
   for (std::size_t i = 0; i < ranked.size(); ++i)
-    hits[i] = ranked[i] != invalid_index && std::binary_search(relevant_sorted.begin(), relevant_sorted.end(), ranked[i]);
+    hits[i] =
+        ranked[i] != invalid_index && std::binary_search(relevant_sorted.begin(), relevant_sorted.end(), ranked[i]);
 }
 
 inline std::size_t cutoff(std::size_t list, index_t k) noexcept { return std::min(list, static_cast<std::size_t>(k)); }
@@ -253,8 +254,8 @@ struct query_hits {
     }
     const auto r = static_cast<std::int64_t>(num_relevant);
     const std::int64_t listed_other = listed - listed_relevant;
-    RECSYS_REQUIRE(num_candidates >= r + listed_other, where, "num_candidates = ", num_candidates, " but the query has ",
-                   r, " relevant and ", listed_other, " other listed items");
+    RECSYS_REQUIRE(num_candidates >= r + listed_other, where, "num_candidates = ", num_candidates,
+                   " but the query has ", r, " relevant and ", listed_other, " other listed items");
     const std::int64_t m = num_candidates - r;  // non-relevant candidates
     if (m == 0) return std::numeric_limits<double>::quiet_NaN();
     double correct = 0;  // (relevant, non-relevant) pairs with the relevant item ranked above
@@ -296,7 +297,8 @@ inline void require_cutoff(index_t k, const char* where) {
 [[nodiscard]] inline double precision_at_k(std::span<const index_t> ranked, std::span<const index_t> relevant,
                                            index_t k) {
   detail::require_cutoff(k, "precision_at_k");
-  return detail::per_query(ranked, relevant, "precision_at_k", [&](const detail::query_hits& h) { return h.precision(k); });
+  return detail::per_query(ranked, relevant, "precision_at_k",
+                           [&](const detail::query_hits& h) { return h.precision(k); });
 }
 
 /// recall@k = (relevant items in the top k) / (number of relevant items).
@@ -358,8 +360,8 @@ inline void require_cutoff(index_t k, const char* where) {
 /// One reported figure.
 struct metric_value {
   metric which;
-  std::string name;     ///< metric_name(which)
-  double value = 0;     ///< mean over `queries` queries (coverage: the fraction of the catalogue)
+  std::string name;          ///< metric_name(which)
+  double value = 0;          ///< mean over `queries` queries (coverage: the fraction of the catalogue)
   std::int64_t queries = 0;  ///< queries averaged (auc leaves out queries where it is undefined)
 };
 
@@ -376,7 +378,8 @@ class metrics_accumulator {
   ///         a catalogue size.
   explicit metrics_accumulator(std::vector<metric> metrics, index_t catalogue_size = 0)
       : metrics_(std::move(metrics)), catalogue_size_(catalogue_size) {
-    RECSYS_REQUIRE(catalogue_size >= 0, "metrics_accumulator", "catalogue_size must be >= 0 (got ", catalogue_size, ")");
+    RECSYS_REQUIRE(catalogue_size >= 0, "metrics_accumulator", "catalogue_size must be >= 0 (got ", catalogue_size,
+                   ")");
     for (std::size_t i = 0; i < metrics_.size(); ++i) {
       detail::validate_metric(metrics_[i], "metrics_accumulator");
       for (std::size_t j = 0; j < i; ++j)
@@ -401,7 +404,8 @@ class metrics_accumulator {
   ///         outside the catalogue (with coverage), or a missing num_candidates (with auc).
   void add(std::span<const index_t> ranked, std::span<const index_t> relevant, std::int64_t num_candidates = -1) {
     constexpr const char* where = "metrics_accumulator::add";
-    RECSYS_REQUIRE(queries_ < max_queries, where, "more than ", max_queries, " queries (the fixed-point sums would overflow)");
+    RECSYS_REQUIRE(queries_ < max_queries, where, "more than ", max_queries,
+                   " queries (the fixed-point sums would overflow)");
     RECSYS_REQUIRE(!needs_candidates_ || num_candidates >= 0, where,
                    "auc needs the number of candidate items of each query (got ", num_candidates, ")");
     detail::relevant_set(relevant, rel_, where);
@@ -415,13 +419,27 @@ class metrics_accumulator {
       const metric& m = metrics_[i];
       double v = 0;
       switch (m.kind) {
-        case metric_kind::precision: v = h.precision(m.k); break;
-        case metric_kind::recall: v = h.recall(m.k); break;
-        case metric_kind::hit: v = h.hit(m.k); break;
-        case metric_kind::ndcg: v = h.ndcg(m.k); break;
-        case metric_kind::mrr: v = h.reciprocal_rank(m.k); break;
-        case metric_kind::map: v = h.average_precision(m.k); break;
-        case metric_kind::auc: v = h.auc(num_candidates, ranked, where); break;
+        case metric_kind::precision:
+          v = h.precision(m.k);
+          break;
+        case metric_kind::recall:
+          v = h.recall(m.k);
+          break;
+        case metric_kind::hit:
+          v = h.hit(m.k);
+          break;
+        case metric_kind::ndcg:
+          v = h.ndcg(m.k);
+          break;
+        case metric_kind::mrr:
+          v = h.reciprocal_rank(m.k);
+          break;
+        case metric_kind::map:
+          v = h.average_precision(m.k);
+          break;
+        case metric_kind::auc:
+          v = h.auc(num_candidates, ranked, where);
+          break;
         case metric_kind::coverage: {
           auto& seen = coverage_[cov];
           const std::size_t n = m.k == 0 ? ranked.size() : detail::cutoff(ranked.size(), m.k);
@@ -501,7 +519,7 @@ class metrics_accumulator {
   [[nodiscard]] double value(std::string_view name) const { return value(parse_metric(name)); }
 
  private:
-  static constexpr double fixed_one = 4294967296.0;  // 2^32: a value in [0, 1] -> [0, 2^32]
+  static constexpr double fixed_one = 4294967296.0;                   // 2^32: a value in [0, 1] -> [0, 2^32]
   static constexpr std::int64_t max_queries = std::int64_t{1} << 31;  // sums stay below 2^63
   static std::uint64_t to_fixed(double v) noexcept { return static_cast<std::uint64_t>(std::llround(v * fixed_one)); }
 

@@ -60,7 +60,8 @@ class factor_model {
 
   /// True when `user` has factors learned from at least one training interaction.
   [[nodiscard]] bool is_known_user(index_t user) const noexcept {
-    return user >= 0 && user < num_users() && user < seen_.rows() && seen_.outerIndexPtr()[user + 1] > seen_.outerIndexPtr()[user];
+    return user >= 0 && user < num_users() && user < seen_.rows() &&
+           seen_.outerIndexPtr()[user + 1] > seen_.outerIndexPtr()[user];
   }
 
   /// The top-k items for a training user, best first, with scores.
@@ -211,8 +212,8 @@ class factor_model {
   [[nodiscard]] topk_result similar_items(index_t item, index_t k) const {
     RECSYS_REQUIRE(k >= 0, "similar_items", "k must be >= 0 (got ", k, ")");
     require_fitted("similar_items");
-    RECSYS_REQUIRE(item >= 0 && item < num_items(), "similar_items", "item ", item, " out of range [0, ",
-                   num_items(), ")");
+    RECSYS_REQUIRE(item >= 0 && item < num_items(), "similar_items", "item ", item, " out of range [0, ", num_items(),
+                   ")");
     return cosine_neighbours(item_factors_, item_norms_, item, k);
   }
 
@@ -220,8 +221,8 @@ class factor_model {
   [[nodiscard]] topk_result similar_users(index_t user, index_t k) const {
     RECSYS_REQUIRE(k >= 0, "similar_users", "k must be >= 0 (got ", k, ")");
     require_fitted("similar_users");
-    RECSYS_REQUIRE(user >= 0 && user < num_users(), "similar_users", "user ", user, " out of range [0, ",
-                   num_users(), ")");
+    RECSYS_REQUIRE(user >= 0 && user < num_users(), "similar_users", "user ", user, " out of range [0, ", num_users(),
+                   ")");
     return cosine_neighbours(user_factors_, user_norms_, user, k);
   }
 
@@ -240,11 +241,11 @@ class factor_model {
   void set_model(matrix_type users, matrix_type items, vector_type bias, const csr_matrix& seen) {
     RECSYS_REQUIRE(users.cols() == items.cols(), "factor_model", "user factors have ", users.cols(),
                    " columns, item factors ", items.cols());
-    RECSYS_REQUIRE(bias.size() == 0 || bias.size() == items.rows(), "factor_model", "item bias has ",
-                   bias.size(), " entries for ", items.rows(), " items");
-    RECSYS_REQUIRE(seen.rows() <= users.rows() && seen.cols() == items.rows(), "factor_model",
-                   "training matrix is ", seen.rows(), " x ", seen.cols(), " but factors are ", users.rows(),
-                   " users x ", items.rows(), " items");
+    RECSYS_REQUIRE(bias.size() == 0 || bias.size() == items.rows(), "factor_model", "item bias has ", bias.size(),
+                   " entries for ", items.rows(), " items");
+    RECSYS_REQUIRE(seen.rows() <= users.rows() && seen.cols() == items.rows(), "factor_model", "training matrix is ",
+                   seen.rows(), " x ", seen.cols(), " but factors are ", users.rows(), " users x ", items.rows(),
+                   " items");
     user_factors_ = std::move(users);
     item_factors_ = std::move(items);
     item_bias_ = std::move(bias);
@@ -318,7 +319,8 @@ class factor_model {
     const vector_type dots = f * f.row(row).transpose();
     std::vector<score_t> cosine(static_cast<std::size_t>(f.rows()));
     for (Eigen::Index j = 0; j < f.rows(); ++j)
-      cosine[static_cast<std::size_t>(j)] = norms[j] > Scalar(0) ? static_cast<score_t>(dots[j] / (n0 * norms[j])) : 0.0f;
+      cosine[static_cast<std::size_t>(j)] =
+          norms[j] > Scalar(0) ? static_cast<score_t>(dots[j] / (n0 * norms[j])) : 0.0f;
     const index_t self[] = {row};
     topk_filter filter;
     filter.exclude = self;

@@ -300,7 +300,8 @@ class topk_engine {
     item_block_ = opts.item_block > 0 ? opts.item_block : topk_options::default_item_block;
     // Keep a block's heaps within ~1 MiB when k is huge.
     if (k_eff_ > 0) {
-      const index_t heap_cap = std::max<index_t>(1, static_cast<index_t>((std::size_t{1} << 20) / (sizeof(scored_id) * static_cast<std::size_t>(k_eff_))));
+      const index_t heap_cap = std::max<index_t>(
+          1, static_cast<index_t>((std::size_t{1} << 20) / (sizeof(scored_id) * static_cast<std::size_t>(k_eff_))));
       query_block_ = std::min(query_block_, heap_cap);
     }
     query_block_ = static_cast<index_t>(std::min<Eigen::Index>(query_block_, std::max<Eigen::Index>(1, num_queries_)));
@@ -312,7 +313,9 @@ class topk_engine {
     return candidates_ ? static_cast<index_t>(candidates_->size()) : num_items_;
   }
   /// Candidate ids in ascending order, or nullptr when every item is a candidate.
-  [[nodiscard]] const std::vector<index_t>* candidates() const noexcept { return candidates_ ? &*candidates_ : nullptr; }
+  [[nodiscard]] const std::vector<index_t>* candidates() const noexcept {
+    return candidates_ ? &*candidates_ : nullptr;
+  }
   [[nodiscard]] index_t query_block() const noexcept { return query_block_; }
   [[nodiscard]] index_t item_block() const noexcept { return item_block_; }
   [[nodiscard]] Eigen::Index block_ld() const noexcept { return ld_; }
@@ -525,7 +528,7 @@ void topk_select_impl(const const_row_ref<Scalar>& score_rows, index_t k, index_
   engine.run(ids, scores, [&](Eigen::Index q0, index_t nq, index_t j0, index_t nj, topk_scratch<Scalar>& s) {
     if (!cand)  // the caller's rows are used in place
       return std::pair<const Scalar*, Eigen::Index>{score_rows.data() + q0 * score_rows.outerStride() + j0,
-                                                     score_rows.outerStride()};
+                                                    score_rows.outerStride()};
     Scalar* block = s.block.data();
     for (index_t q = 0; q < nq; ++q) {
       const Scalar* src = score_rows.data() + (q0 + q) * score_rows.outerStride();
@@ -580,11 +583,12 @@ constexpr void check_scalar() {
 /// @endcode
 template <class Queries, class Items>
 void topk_inner_product(const Eigen::MatrixBase<Queries>& queries, const Eigen::MatrixBase<Items>& items,
-                        std::span<const typename Queries::Scalar> item_bias, index_t k, index_t* ids,
-                        score_t* scores, const topk_filter& filter = {}, const topk_options& opts = {}) {
+                        std::span<const typename Queries::Scalar> item_bias, index_t k, index_t* ids, score_t* scores,
+                        const topk_filter& filter = {}, const topk_options& opts = {}) {
   using Scalar = typename Queries::Scalar;
   detail::check_scalar<Queries>();
-  static_assert(std::is_same_v<Scalar, typename Items::Scalar>, "topk_inner_product: queries and items must share a scalar type");
+  static_assert(std::is_same_v<Scalar, typename Items::Scalar>,
+                "topk_inner_product: queries and items must share a scalar type");
   const detail::const_row_ref<Scalar> q(queries.derived());
   const detail::const_row_ref<Scalar> v(items.derived());
   detail::topk_inner_product_impl<Scalar>(q, v, item_bias, k, ids, scores, filter, opts);
