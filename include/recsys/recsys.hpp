@@ -17,7 +17,16 @@
 #include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
+#include <recsys/data/ingest.hpp>
+#include <recsys/data/matrix.hpp>
+#include <recsys/data/split.hpp>
 #include <recsys/data/baskets.hpp>
+#include <recsys/data/csv.hpp>
+#include <recsys/data/metadata.hpp>
+#include <recsys/data/synthetic.hpp>
+
+// ranking
+#include <recsys/ranking/topk.hpp>
 
 // models
 #include <recsys/models/recommender.hpp>
@@ -33,5 +42,8 @@
 
 // the recipe registry
 #include <recsys/recipes.hpp>
+
+// evaluation
+#include <recsys/eval/metrics.hpp>
 
 #endif  // RECSYS_RECSYS_HPP
