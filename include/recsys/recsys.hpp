@@ -45,5 +45,6 @@
 
 // evaluation
 #include <recsys/eval/metrics.hpp>
+#include <recsys/eval/evaluator.hpp>
 
 #endif  // RECSYS_RECSYS_HPP

@@ -25,6 +25,7 @@
 /// @endcode
 
 #include <recsys/data/interaction_log.hpp>
+#include <recsys/data/split.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/eval/metrics.hpp>
 #include <recsys/models/recommender.hpp>
@@ -186,6 +187,13 @@ template <recommender M>
   result.queries = total.num_queries();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+/// Evaluates a fitted model on a split (see the other overload).
+template <recommender M>
+[[nodiscard]] evaluation_result evaluate(const M& model, const split& s, const evaluation_options& opts = {},
+                                         const job_control& job = {}) {
+  return evaluate(model, s.train, s.test, opts, job);
 }
 
 }  // namespace recsys

@@ -34,6 +34,7 @@
 ///       EXCLUDE ItemID WHERA Items.PRICE > 100
 ///                      ^
 
+#include <recsys/detail/strings.hpp>
 #include <recsys/errors.hpp>
 
 #include <algorithm>
@@ -123,14 +124,7 @@ class filter_parser {
   }
   static bool ident_start(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
   static bool ident_char(char c) { return ident_start(c) || (c >= '0' && c <= '9'); }
-  static bool iequal(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-      if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-  }
+  static bool iequal(std::string_view a, std::string_view b) { return iequals(a, b); }
 
   /// The identifier at the cursor (empty if none); does not consume.
   std::string_view peek_word() {
