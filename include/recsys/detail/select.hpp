@@ -9,6 +9,8 @@
 #include <recsys/types.hpp>
 
 #include <algorithm>
+#include <cstddef>
+#include <limits>
 #include <vector>
 
 namespace recsys::detail {
@@ -52,6 +54,22 @@ class topk_heap {
     for (const auto& e : heap_) out.push_back(e.id, e.score);
     heap_.clear();
   }
+
+  /// Writes the kept entries in ranking order into ids/scores[0..size()) without padding,
+  /// empties the heap, and returns how many entries were written (at most k).
+  std::size_t drain_to(index_t* ids, score_t* scores) {
+    std::sort_heap(heap_.begin(), heap_.end(), worse_first);
+    const std::size_t n = heap_.size();
+    for (std::size_t j = 0; j < n; ++j) {
+      ids[j] = heap_[j].id;
+      scores[j] = heap_[j].score;
+    }
+    heap_.clear();
+    return n;
+  }
+
+  /// Empties the heap without reading it (keeps k and the capacity).
+  void clear() noexcept { heap_.clear(); }
 
   /// Writes the kept entries in ranking order into ids/scores[0..k), padding with
   /// invalid_index and the lowest score, and empties the heap.
