@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Item-to-item mining: the sparse row-by-row product against a dense X^T X reference for every
 // score and every source mode, hand-computed LLR / lift, planted pairs, pruning, determinism,
-// queries and fallbacks, association rules, settings.
+// queries and fallbacks, association rules, settings and the registry entries.
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/random.hpp>
+#include <recsys/recipes.hpp>
 
 #include "recsys_test.hpp"
 
@@ -969,40 +970,44 @@ TEST_CASE("item_to_item: invalid inputs throw", "[item_to_item]") {
   CHECK_NOTHROW(recsys::item_to_item(lc).fit(log));
 }
 
-TEST_CASE("apply_setting: key=value with validation, aliases, units", "[item_to_item]") {
+TEST_CASE("set_param: key=value with validation, aliases, units; to_params round-trips", "[item_to_item]") {
   recsys::item_to_item_config c;
-  recsys::apply_setting(c, "similarity=llr");
+  recsys::set_param(c, "similarity=llr");
   CHECK(c.similarity == item_similarity::llr);
-  recsys::apply_setting(c, " neighbours = 25 ");
+  recsys::set_param(c, " neighbours = 25 ");
   CHECK(c.neighbours == 25);
-  recsys::apply_setting(c, "min_cointeraction_count=5");
+  recsys::set_param(c, "min_cointeraction_count=5");
   CHECK(c.min_cooccurrence == 5);
-  recsys::apply_setting(c, "popularity_discount_factor=0.25");
+  recsys::set_param(c, "popularity_discount_factor=0.25");
   CHECK(c.popularity_discount == 0.25);
-  recsys::apply_setting(c, "min_user_history_length_percentile=0.005");
+  recsys::set_param(c, "min_user_history_length_percentile=0.005");
   CHECK(c.min_row_length_percentile == 0.005);
-  recsys::apply_setting(c, "max_item_interaction_count_percentile=0.9");
+  recsys::set_param(c, "max_item_interaction_count_percentile=0.9");
   CHECK(c.max_item_count_percentile == 0.9);
-  recsys::apply_setting(c, "time_window=1d");
+  recsys::set_param(c, "time_window=1d");
   CHECK(c.time_window == 86400);
-  recsys::apply_setting(c, "time_window=90m");
+  recsys::set_param(c, "time_window=90m");
   CHECK(c.time_window == 5400);
-  recsys::apply_setting(c, "recency_half_life=0.5d");
+  recsys::set_param(c, "time_window=0");
+  CHECK(c.time_window == 0);
+  recsys::set_param(c, "recency_half_life=12h");
   CHECK(c.recency_half_life == 43200.0);
-  recsys::apply_setting(c, "event_types=view, add-to-cart");
+  recsys::set_param(c, "recency_half_life=1.5");
+  CHECK(c.recency_half_life == 1.5);
+  recsys::set_param(c, "event_types=view, add-to-cart");
   CHECK(c.event_types == std::vector<std::string>{"view", "add-to-cart"});
-  recsys::apply_setting(c, "event_types=");
+  recsys::set_param(c, "event_types=");
   CHECK(c.event_types.empty());
-  recsys::apply_setting(c, "forward_only=yes");
+  recsys::set_param(c, "forward_only=yes");
   CHECK(c.forward_only);
-  recsys::apply_setting(c, "min_score=-inf");
+  recsys::set_param(c, "min_score=-inf");
   CHECK(std::isinf(c.min_score));
-  recsys::apply_setting(c, "max_history_length", "200");
+  recsys::set_param(c, "max_history_length", "200");
   CHECK(c.max_row_length == 200);
-  recsys::apply_setting(c, "bm25_k1=100");
-  recsys::apply_setting(c, "bm25_b=0.8");
-  recsys::apply_setting(c, "seed=7");
-  recsys::apply_setting(c, "num_threads=2");
+  recsys::set_param(c, "bm25_k1=100");
+  recsys::set_param(c, "bm25_b=0.8");
+  recsys::set_param(c, "seed=7");
+  recsys::set_param(c, "num_threads=2");
   CHECK(c.seed == 7);
   CHECK_NOTHROW(c.validate());
 
@@ -1010,42 +1015,77 @@ TEST_CASE("apply_setting: key=value with validation, aliases, units", "[item_to_
   auto rejects = [&](const char* s, const char* fragment) {
     INFO(s);
     try {
-      recsys::apply_setting(c, s);
+      recsys::set_param(c, s);
       FAIL("accepted " << s);
     } catch (const recsys::invalid_argument& e) {
+      INFO(e.what());
       CHECK(std::string(e.what()).find(fragment) != std::string::npos);
     }
     CHECK(c.neighbours == before.neighbours);
     CHECK(c.time_window == before.time_window);
     CHECK(c.similarity == before.similarity);
   };
-  rejects("similarity=cosin", "unknown similarity");
-  rejects("neighbours=0", "must be >= 1");
-  rejects("neighbours=ten", "not an integer");
-  rejects("neighbours=5x", "not an integer");
+  rejects("similarity=cosin", "must be one of count | jaccard");
+  rejects("neighbours=0", "must be in [1,");
+  rejects("neighbours=ten", "needs an integer");
+  rejects("neighbours=5x", "needs an integer");
   rejects("popularity_discount=1.5", "[0, 1]");
   rejects("min_row_length_percentile=-0.1", "[0, 1]");
-  rejects("time_window=1.5s", "whole number");
-  rejects("time_window=-1d", ">= 0");
-  rejects("time_window=soon", "not a duration");
-  rejects("forward_only=maybe", "not a boolean");
+  rejects("time_window=1.5s", "needs an integer");
+  rejects("time_window=-1d", "must be in [1,");
+  rejects("time_window=soon", "needs an integer");
+  rejects("recency_half_life=-3", ">= 0");
+  rejects("forward_only=maybe", "needs true or false");
   rejects("event_types=view,,buy", "empty name");
-  rejects("min_score=nan", "NaN");
+  rejects("min_score=nan", "finite number");
   rejects("bm25_k1=-1", ">= 0");
-  rejects("colour=red", "unknown item_to_item setting 'colour'");
+  rejects("colour=red", "unknown parameter 'colour'");
   rejects("neighbours", "expected key=value");
-  // every listed setting is accepted by apply_setting
-  for (const auto& s : recsys::item_to_item_settings()) {
-    recsys::item_to_item_config t;
-    const std::string v = s.name == "similarity" ? "lift"
-                          : (s.name == "event_types" || s.name == "cross_event_types" || s.name == "exclude_event_types") ? "view"
-                          : s.name == "forward_only" ? "true" : "1";
-    INFO(s.name);
-    CHECK_NOTHROW(recsys::apply_setting(t, s.name, v));
+
+  // every listed setting round-trips through to_params, for the defaults, the SIMS preset and c
+  CHECK(recsys::to_params(c).size() == recsys::item_to_item_settings().size());
+  for (const recsys::item_to_item_config& want : {recsys::item_to_item_config{}, recsys::item_to_item_config::sims(), c}) {
+    recsys::item_to_item_config got;
+    got.event_types = {"stale"};
+    for (const auto& [k, v] : recsys::to_params(want)) recsys::set_param(got, k, v);
+    CHECK(recsys::to_params(got) == recsys::to_params(want));
+    CHECK(got.min_score == want.min_score);
+    CHECK(got.event_types == want.event_types);
   }
   CHECK(recsys::item_to_item_config::sims().similarity == item_similarity::sims);
   CHECK_NOTHROW(recsys::item_to_item_config::sims().validate());
   for (item_similarity s : recsys::all_item_similarities) CHECK(recsys::parse_item_similarity(recsys::to_string(s)) == s);
+  CHECK_THROWS_AS(recsys::parse_item_similarity("cosine "), recsys::invalid_argument);
+}
+
+TEST_CASE("recipes: item-knn and sims in the registry", "[item_to_item]") {
+  const auto log = random_log(80, 40, 1500, recsys::test::seed() + 5);
+  auto knn = recsys::make_model("item-knn", {{"neighbours", "30"}, {"min_cooccurrence", "2"}});
+  knn->fit(log);
+  recsys::item_to_item_config c;
+  c.neighbours = 30;
+  c.min_cooccurrence = 2;
+  recsys::item_to_item direct(c);
+  direct.fit(log);
+  CHECK(knn->supports_history());
+  CHECK(knn->supports_similar_items());
+  for (index_t u = 0; u < 10; ++u) CHECK(knn->recommend(u, 10) == direct.recommend(u, 10));
+  CHECK(knn->similar_items(3, 5) == direct.similar_items(3, 5));
+
+  auto sims = recsys::make_model("sims");
+  const auto want = recsys::to_params(recsys::item_to_item_config::sims());
+  for (const auto& [k, v] : want) {
+    INFO(k);
+    bool found = false;
+    for (const auto& [ek, ev] : sims->params())
+      if (ek == k) found = ev == v;
+    CHECK(found);
+  }
+  sims->fit(log);
+  recsys::item_to_item direct_sims(recsys::item_to_item_config::sims());
+  direct_sims.fit(log);
+  CHECK(sims->similar_items(1, 5) == direct_sims.similar_items(1, 5));
+  CHECK_THROWS_AS(recsys::make_model("sims", {{"popularity_discount", "2"}}), recsys::invalid_argument);
 }
 
 TEST_CASE("item_to_item: progress reports and cancellation keep the previous model", "[item_to_item]") {

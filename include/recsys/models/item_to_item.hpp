@@ -27,8 +27,8 @@
 ///
 /// @code
 ///   recsys::item_to_item_config cfg;
-///   recsys::apply_setting(cfg, "similarity=llr");        // what `--set key=value` calls
-///   recsys::apply_setting(cfg, "neighbours=50");
+///   recsys::set_param(cfg, "similarity", "llr");        // what `--set key=value` calls
+///   recsys::set_param(cfg, "neighbours=50");
 ///   recsys::item_to_item model(cfg);
 ///   model.fit(baskets);                                   // recsys::basket_data
 ///   recsys::topk_result fbt = model.frequently_bought_together(basket_items, 5);
@@ -41,9 +41,11 @@
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
 #include <recsys/detail/cooccurrence.hpp>
+#include <recsys/detail/params.hpp>
 #include <recsys/detail/select.hpp>
 #include <recsys/detail/sparse_accumulator.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/models/popularity.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
@@ -167,7 +169,7 @@ inline constexpr std::array<item_similarity, 11> all_item_similarities{
 // Configuration
 
 /// Hyperparameters of item_to_item. An aggregate: set fields directly, or by name with
-/// apply_setting(); validated by fit(). Defaults: cosine, 100 neighbours, Personalize's
+/// set_param(); validated by fit(). Defaults: cosine, 100 neighbours, Personalize's
 /// minimum co-occurrence of 3, no percentile pruning, no cap. item_to_item_config::sims()
 /// gives Personalize's SIMS defaults.
 struct item_to_item_config {
@@ -271,103 +273,57 @@ struct item_to_item_config {
   }
 };
 
-/// One settable field of item_to_item_config, for help texts.
+/// One settable field of item_to_item_config, for help texts and the recipe registry.
 struct setting_info {
   std::string_view name;
   std::string_view description;
 };
 
-/// The names apply_setting() accepts (Personalize's SIMS names are accepted as aliases).
+/// The names set_param() accepts, in a fixed order (Personalize's SIMS names are accepted as
+/// aliases, listed in the descriptions).
 [[nodiscard]] inline std::span<const setting_info> item_to_item_settings() noexcept {
   static constexpr setting_info settings[] = {
-      {"similarity", "pair score: count|jaccard|cosine|lift|pmi|npmi|llr|confidence|sims|bm25|tfidf"},
+      {"similarity", "pair score: count | jaccard | cosine | lift | pmi | npmi | llr | confidence | sims | bm25 | tfidf"},
       {"neighbours", "neighbours kept per item (K), >= 1"},
       {"min_cooccurrence", "min transactions holding both items, >= 1 (alias: min_cointeraction_count)"},
-      {"min_score", "min pair score (a number, or -inf)"},
-      {"popularity_discount", "sims exponent d in [0, 1] (alias: popularity_discount_factor)"},
+      {"min_score", "min pair score (a number, or -inf for none)"},
+      {"popularity_discount", "sims exponent d in [0, 1]: 0 popular items win, 1 pure correlation (alias: popularity_discount_factor)"},
       {"bm25_k1", "BM25 k1, >= 0"},
       {"bm25_b", "BM25 b, in [0, 1]"},
-      {"min_row_length_percentile", "in [0, 1] (alias: min_user_history_length_percentile)"},
-      {"max_row_length_percentile", "in [0, 1] (alias: max_user_history_length_percentile)"},
-      {"min_item_count_percentile", "in [0, 1] (alias: min_item_interaction_count_percentile)"},
-      {"max_item_count_percentile", "in [0, 1] (alias: max_item_interaction_count_percentile)"},
-      {"max_row_length", "cap on distinct items per transaction, 0 = none (alias: max_history_length)"},
+      {"min_row_length_percentile", "drop shorter histories, in [0, 1] (alias: min_user_history_length_percentile)"},
+      {"max_row_length_percentile", "drop longer histories, in [0, 1] (alias: max_user_history_length_percentile)"},
+      {"min_item_count_percentile", "drop rarer items, in [0, 1] (alias: min_item_interaction_count_percentile)"},
+      {"max_item_count_percentile", "drop more popular items, in [0, 1] (alias: max_item_interaction_count_percentile)"},
+      {"max_row_length", "cap on distinct items per history / basket, sampled; 0 = none (alias: max_history_length)"},
       {"event_types", "comma-separated EVENT_TYPEs to mine (empty: all)"},
-      {"cross_event_types", "comma-separated EVENT_TYPEs of the neighbour side (cross-occurrence)"},
-      {"exclude_event_types", "comma-separated EVENT_TYPEs also_viewed never returns (e.g. purchase)"},
-      {"time_window", "max seconds between co-occurring events, 0 = none; units s, m, h, d, w"},
+      {"cross_event_types", "comma-separated EVENT_TYPEs of the neighbour side (cross-occurrence, e.g. purchase)"},
+      {"exclude_event_types", "comma-separated EVENT_TYPEs also_viewed never returns to that user (e.g. purchase)"},
+      {"time_window", "max time between co-occurring events, 0 = none: seconds or 30m, 2h, 1d"},
       {"forward_only", "true: only neighbours seen at or after the query item"},
-      {"recency_half_life", "history weight half-life, 0 = none; units s, m, h, d, w"},
+      {"recency_half_life", "item-KNN history weight half-life, 0 = none: seconds or 12h, 7d"},
       {"seed", "seed of the history cap sampling"},
-      {"num_threads", "threads, 0 = default"},
+      {"num_threads", "threads for mining, 0 = default"},
   };
   return settings;
 }
 
 namespace detail {
-inline std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
+// A duration for item_to_item: "0" (off) or what recsys::parse_duration accepts.
+inline timestamp_t i2i_duration(std::string_view where, std::string_view key, std::string_view value) {
+  if (value == "0") return 0;
+  return parse_duration(where, key, value);
 }
 
-[[noreturn]] inline void bad_setting(std::string_view key, std::string_view value, std::string_view why) {
-  throw_invalid_argument("apply_setting", "'", key, "=", value, "': ", why);
-}
-
-inline double setting_double(std::string_view key, std::string_view v) {
-  double x = 0.0;
-  const char* end = v.data() + v.size();
-  const auto [p, ec] = std::from_chars(v.data(), end, x);
-  if (v.empty() || ec != std::errc() || p != end) bad_setting(key, v, "not a number");
-  return x;
-}
-
-inline std::int64_t setting_int(std::string_view key, std::string_view v) {
-  std::int64_t x = 0;
-  const char* end = v.data() + v.size();
-  const auto [p, ec] = std::from_chars(v.data(), end, x);
-  if (v.empty() || ec != std::errc() || p != end) bad_setting(key, v, "not an integer");
-  return x;
-}
-
-inline bool setting_bool(std::string_view key, std::string_view v) {
-  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-  bad_setting(key, v, "not a boolean (true/false, 1/0, yes/no, on/off)");
-}
-
-/// Seconds from "90", "90s", "15m", "2h", "1d", "1w", "0.5d".
-inline double setting_duration(std::string_view key, std::string_view v) {
-  double scale = 1.0;
-  std::string_view num = v;
-  if (!v.empty()) {
-    switch (v.back()) {
-      case 's': scale = 1.0; num.remove_suffix(1); break;
-      case 'm': scale = 60.0; num.remove_suffix(1); break;
-      case 'h': scale = 3600.0; num.remove_suffix(1); break;
-      case 'd': scale = 86400.0; num.remove_suffix(1); break;
-      case 'w': scale = 604800.0; num.remove_suffix(1); break;
-      default: break;
-    }
-  }
-  double x = 0.0;
-  const char* end = num.data() + num.size();
-  const auto [p, ec] = std::from_chars(num.data(), end, x);
-  if (num.empty() || ec != std::errc() || p != end || !std::isfinite(x))
-    bad_setting(key, v, "not a duration (a number of seconds, optionally with unit s, m, h, d or w)");
-  if (x < 0.0) bad_setting(key, v, "a duration must be >= 0");
-  return x * scale;
-}
-
-inline std::vector<std::string> setting_list(std::string_view key, std::string_view v) {
+inline std::vector<std::string> i2i_list(std::string_view where, std::string_view key, std::string_view value) {
   std::vector<std::string> out;
-  if (trim(v).empty()) return out;
+  if (value.empty()) return out;
   std::size_t start = 0;
   for (;;) {
-    const std::size_t comma = v.find(',', start);
-    const std::string_view part = trim(v.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (part.empty()) bad_setting(key, v, "empty name in the comma-separated list");
+    const std::size_t comma = value.find(',', start);
+    std::string_view part = value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    RECSYS_REQUIRE(!part.empty(), where, "'", key, "' has an empty name in its comma-separated list (got '", value, "')");
     out.emplace_back(part);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -375,100 +331,148 @@ inline std::vector<std::string> setting_list(std::string_view key, std::string_v
   return out;
 }
 
-inline double setting_unit_interval(std::string_view key, std::string_view v) {
-  const double x = setting_double(key, v);
-  if (!(x >= 0.0 && x <= 1.0)) bad_setting(key, v, "must be in [0, 1]");
+inline double i2i_unit(std::string_view where, std::string_view key, std::string_view value) {
+  const double x = parse_double(where, key, value);
+  RECSYS_REQUIRE(x >= 0.0 && x <= 1.0, where, "'", key, "' must be in [0, 1] (got ", x, ")");
   return x;
+}
+
+// Shortest text that parses back to the same double.
+inline std::string i2i_number(double x) {
+  if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, x);
+  return std::string(buf, r.ptr);
+}
+
+inline std::string i2i_join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out.append(out.empty() ? "" : ",").append(s);
+  return out;
 }
 }  // namespace detail
 
-/// Sets one field of `config` by name from its text value, validating the value: what the CLI's
-/// `--set key=value` calls. Names and value formats: item_to_item_settings(). Lists are
-/// comma-separated; durations are seconds with an optional unit (90, 15m, 2h, 1d, 1w).
-/// Constraints between fields (min <= max percentiles) are checked by validate() at fit time, so
-/// settings can be applied in any order. On error `config` is unchanged.
-/// @throws recsys::invalid_argument for an unknown name (listing the valid ones) or a bad value
-///         (naming the key and the value).
-inline void apply_setting(item_to_item_config& config, std::string_view key, std::string_view value) {
-  using namespace detail;
-  key = trim(key);
-  value = trim(value);
+/// Sets one hyperparameter of `config` from text, validating the value: what the CLI's
+/// `--set key=value` and the recipe registry call (the house's set_param convention). Names:
+/// item_to_item_settings() (Personalize's SIMS names are aliases). Lists are comma-separated
+/// (empty: none); durations are "0" or seconds / 30m / 2h / 1d; min_score takes "-inf".
+/// Constraints between fields (min <= max percentiles) are checked by validate() at fit time,
+/// so parameters can be set in any order. On error `config` is unchanged.
+/// @throws recsys::invalid_argument naming the key and the value, or, for an unknown key,
+///         listing the known ones.
+/// @code
+///   recsys::item_to_item_config c = recsys::item_to_item_config::sims();
+///   recsys::set_param(c, "popularity_discount", "0.8");
+///   recsys::set_param(c, "time_window=1d");
+/// @endcode
+inline void set_param(item_to_item_config& config, std::string_view key, std::string_view value) {
+  constexpr const char* where = "item_to_item::set_param";
   item_to_item_config c = config;
-  auto count_at_least = [&](std::int64_t lo) {
-    const std::int64_t x = setting_int(key, value);
-    if (x < lo) bad_setting(key, value, str("must be >= ", lo));
-    return x;
-  };
-  if (key == "similarity" || key == "score") {
-    try {
-      c.similarity = parse_item_similarity(value);
-    } catch (const invalid_argument&) {
+  if (key == "similarity") {
+    bool found = false;
+    for (item_similarity s : all_item_similarities)
+      if (to_string(s) == value) {
+        c.similarity = s;
+        found = true;
+      }
+    if (!found) {
       std::string names;
-      for (item_similarity s : all_item_similarities) names.append(names.empty() ? "" : "|").append(to_string(s));
-      bad_setting(key, value, "unknown similarity (one of " + names + ")");
+      for (item_similarity s : all_item_similarities) names.append(names.empty() ? "" : " | ").append(to_string(s));
+      detail::throw_invalid_argument(where, "'", key, "' must be one of ", names, " (got '", value, "')");
     }
-  } else if (key == "neighbours" || key == "neighbors") {
-    const std::int64_t x = count_at_least(1);
-    if (x > std::numeric_limits<index_t>::max()) bad_setting(key, value, "too large");
-    c.neighbours = static_cast<index_t>(x);
+  } else if (key == "neighbours") {
+    c.neighbours = static_cast<index_t>(detail::parse_int(where, key, value, 1, std::numeric_limits<index_t>::max()));
   } else if (key == "min_cooccurrence" || key == "min_cointeraction_count") {
-    c.min_cooccurrence = count_at_least(1);
+    c.min_cooccurrence = detail::parse_int(where, key, value, 1, std::numeric_limits<std::int32_t>::max());
   } else if (key == "min_score") {
-    c.min_score = setting_double(key, value);
-    if (std::isnan(c.min_score)) bad_setting(key, value, "must not be NaN");
+    c.min_score = value == "-inf" ? -std::numeric_limits<double>::infinity() : detail::parse_double(where, key, value);
   } else if (key == "popularity_discount" || key == "popularity_discount_factor") {
-    c.popularity_discount = setting_unit_interval(key, value);
+    c.popularity_discount = detail::i2i_unit(where, key, value);
   } else if (key == "bm25_k1") {
-    c.bm25_k1 = setting_double(key, value);
-    if (!(std::isfinite(c.bm25_k1) && c.bm25_k1 >= 0.0)) bad_setting(key, value, "must be finite and >= 0");
+    c.bm25_k1 = detail::parse_double(where, key, value);
+    RECSYS_REQUIRE(c.bm25_k1 >= 0.0, where, "'", key, "' must be >= 0 (got ", c.bm25_k1, ")");
   } else if (key == "bm25_b") {
-    c.bm25_b = setting_unit_interval(key, value);
+    c.bm25_b = detail::i2i_unit(where, key, value);
   } else if (key == "min_row_length_percentile" || key == "min_user_history_length_percentile") {
-    c.min_row_length_percentile = setting_unit_interval(key, value);
+    c.min_row_length_percentile = detail::i2i_unit(where, key, value);
   } else if (key == "max_row_length_percentile" || key == "max_user_history_length_percentile") {
-    c.max_row_length_percentile = setting_unit_interval(key, value);
+    c.max_row_length_percentile = detail::i2i_unit(where, key, value);
   } else if (key == "min_item_count_percentile" || key == "min_item_interaction_count_percentile") {
-    c.min_item_count_percentile = setting_unit_interval(key, value);
+    c.min_item_count_percentile = detail::i2i_unit(where, key, value);
   } else if (key == "max_item_count_percentile" || key == "max_item_interaction_count_percentile") {
-    c.max_item_count_percentile = setting_unit_interval(key, value);
+    c.max_item_count_percentile = detail::i2i_unit(where, key, value);
   } else if (key == "max_row_length" || key == "max_history_length") {
-    c.max_row_length = count_at_least(0);
-    if (c.max_row_length > std::numeric_limits<std::uint32_t>::max()) bad_setting(key, value, "too large");
+    c.max_row_length = detail::parse_int(where, key, value, 0, std::numeric_limits<std::uint32_t>::max());
   } else if (key == "event_types") {
-    c.event_types = setting_list(key, value);
+    c.event_types = detail::i2i_list(where, key, value);
   } else if (key == "cross_event_types") {
-    c.cross_event_types = setting_list(key, value);
+    c.cross_event_types = detail::i2i_list(where, key, value);
   } else if (key == "exclude_event_types") {
-    c.exclude_event_types = setting_list(key, value);
+    c.exclude_event_types = detail::i2i_list(where, key, value);
   } else if (key == "time_window") {
-    const double s = setting_duration(key, value);
-    if (s != std::floor(s) || s > 9.0e18) bad_setting(key, value, "must be a whole number of seconds");
-    c.time_window = static_cast<timestamp_t>(s);
+    c.time_window = detail::i2i_duration(where, key, value);
   } else if (key == "forward_only") {
-    c.forward_only = setting_bool(key, value);
+    c.forward_only = detail::parse_bool(where, key, value);
   } else if (key == "recency_half_life") {
-    c.recency_half_life = setting_duration(key, value);
+    // a plain number of seconds may be fractional; with a unit, what parse_duration accepts
+    const bool plain = !value.empty() && ((value.back() >= '0' && value.back() <= '9') || value.back() == '.');
+    c.recency_half_life = plain ? detail::parse_double(where, key, value)
+                                : static_cast<double>(detail::i2i_duration(where, key, value));
+    RECSYS_REQUIRE(c.recency_half_life >= 0.0, where, "'", key, "' must be >= 0 (got ", value, ")");
   } else if (key == "seed") {
-    const std::int64_t x = count_at_least(0);
-    c.seed = static_cast<std::uint64_t>(x);
+    c.seed = static_cast<std::uint64_t>(detail::parse_int(where, key, value, 0));
   } else if (key == "num_threads") {
-    const std::int64_t x = count_at_least(0);
-    if (x > std::numeric_limits<int>::max()) bad_setting(key, value, "too large");
-    c.num_threads = static_cast<int>(x);
+    c.num_threads = static_cast<int>(detail::parse_int(where, key, value, 0, std::numeric_limits<int>::max()));
   } else {
-    std::string names;
-    for (const setting_info& s : item_to_item_settings()) names.append(names.empty() ? "" : ", ").append(s.name);
-    throw_invalid_argument("apply_setting", "unknown item_to_item setting '", key, "' (one of: ", names, ")");
+    detail::unknown_param(where, key,
+                          {"similarity", "neighbours", "min_cooccurrence", "min_score", "popularity_discount", "bm25_k1",
+                           "bm25_b", "min_row_length_percentile", "max_row_length_percentile",
+                           "min_item_count_percentile", "max_item_count_percentile", "max_row_length", "event_types",
+                           "cross_event_types", "exclude_event_types", "time_window", "forward_only",
+                           "recency_half_life", "seed", "num_threads"});
   }
   config = std::move(c);
 }
 
-/// apply_setting(config, key, value) for one "key=value" string.
-/// @throws recsys::invalid_argument if there is no '=' or as the three-argument form.
-inline void apply_setting(item_to_item_config& config, std::string_view assignment) {
+/// set_param(config, key, value) for one "key=value" string (blanks around key and value are
+/// ignored).
+/// @throws recsys::invalid_argument if there is no '=', or as the three-argument form.
+inline void set_param(item_to_item_config& config, std::string_view assignment) {
   const std::size_t eq = assignment.find('=');
-  RECSYS_REQUIRE(eq != std::string_view::npos, "apply_setting", "expected key=value, got '", assignment, "'");
-  apply_setting(config, assignment.substr(0, eq), assignment.substr(eq + 1));
+  RECSYS_REQUIRE(eq != std::string_view::npos, "item_to_item::set_param", "expected key=value, got '", assignment, "'");
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  };
+  set_param(config, trim(assignment.substr(0, eq)), trim(assignment.substr(eq + 1)));
+}
+
+/// Every hyperparameter of `config` as text, in item_to_item_settings() order, such that
+/// set_param() of each pair on a default config gives back `config` (model manifests, the
+/// CLI's effective parameters, the registry's defaults).
+[[nodiscard]] inline std::vector<std::pair<std::string, std::string>> to_params(const item_to_item_config& c) {
+  using detail::i2i_number;
+  return {{"similarity", std::string(to_string(c.similarity))},
+          {"neighbours", std::to_string(c.neighbours)},
+          {"min_cooccurrence", std::to_string(c.min_cooccurrence)},
+          {"min_score", i2i_number(c.min_score)},
+          {"popularity_discount", i2i_number(c.popularity_discount)},
+          {"bm25_k1", i2i_number(c.bm25_k1)},
+          {"bm25_b", i2i_number(c.bm25_b)},
+          {"min_row_length_percentile", i2i_number(c.min_row_length_percentile)},
+          {"max_row_length_percentile", i2i_number(c.max_row_length_percentile)},
+          {"min_item_count_percentile", i2i_number(c.min_item_count_percentile)},
+          {"max_item_count_percentile", i2i_number(c.max_item_count_percentile)},
+          {"max_row_length", std::to_string(c.max_row_length)},
+          {"event_types", detail::i2i_join(c.event_types)},
+          {"cross_event_types", detail::i2i_join(c.cross_event_types)},
+          {"exclude_event_types", detail::i2i_join(c.exclude_event_types)},
+          {"time_window", std::to_string(c.time_window)},
+          {"forward_only", c.forward_only ? "true" : "false"},
+          {"recency_half_life", i2i_number(c.recency_half_life)},
+          {"seed", std::to_string(c.seed)},
+          {"num_threads", std::to_string(c.num_threads)}};
 }
 
 /// Recency weights 2^(-(now - t) / half_life) of events at times `times` (a half_life of 0
