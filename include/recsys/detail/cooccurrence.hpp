@@ -32,6 +32,7 @@
 #include <limits>
 #include <numeric>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -449,10 +450,21 @@ struct product_input {
   return p;
 }
 
-/// Per-thread scratch of the product: the dense accumulators over right items.
+/// Accumulator slot of one right item in weighted mode: the pair's row count and its sum of
+/// l * r side by side, so one visit touches one cache line (float sums, as implicit's).
+struct weighted_slot {
+  float sum;
+  std::int32_t count;
+};
+/// Accumulator slot in count mode.
+struct count_slot {
+  std::int32_t count;
+};
+
+/// Per-thread scratch of the product: the dense accumulator over right items.
+template <class Slot>
 struct product_scratch {
-  std::vector<std::int32_t> count;  ///< rows in which the pair occurs
-  std::vector<double> sum;          ///< sum of l * r (weighted mode)
+  std::vector<Slot> slot;
   std::vector<index_t> touched;     ///< columns with count > 0, first-touch order
   std::vector<std::int64_t> mark;   ///< timed mode: last (item, row) token that counted column j
   std::int64_t token = 0;
@@ -460,35 +472,45 @@ struct product_scratch {
 };
 
 /// One finished row of the product, handed to the row callback. Valid during the call only.
+/// In plain self mode `touched` includes the item itself (the diagonal); consumers skip it.
+template <class Slot>
 struct product_row {
   index_t item;                       ///< the left item i
-  std::span<const index_t> touched;   ///< right items j with count(i, j) > 0 (j != i when self)
-  const std::int32_t* count;          ///< count[j]: rows holding both
-  const double* sum;                  ///< sum[j]: sum of l(r,i) r(r,j) (weighted mode only)
+  std::span<const index_t> touched;   ///< right items j with count(i, j) > 0
+  const Slot* slot;
+
+  /// Rows holding both i and j (within the window in timed mode).
+  [[nodiscard]] std::int32_t count(index_t j) const noexcept { return slot[j].count; }
+  /// sum of l(r,i) r(r,j) over those rows (weighted mode; 0 in count mode).
+  [[nodiscard]] double sum(index_t j) const noexcept {
+    if constexpr (std::is_same_v<Slot, weighted_slot>)
+      return static_cast<double>(slot[j].sum);
+    else
+      return 0.0;
+  }
 };
 
-/// Runs the product row by row over left items in parallel; `on_row(const product_row&, int
-/// thread)` consumes each row (it must not keep pointers). Returns the number of (row, j)
+/// Runs the product row by row over left items in parallel; `on_row(const product_row<Slot>&,
+/// int thread)` consumes each row (it must not keep pointers). Returns the number of (row, j)
 /// accumulation steps: sum over rows of |left row| x |right row| in plain mode, events visited
 /// in timed mode.
 template <bool Weighted, bool Timed, class OnRow>
 std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& po, progress_reporter* progress,
                                OnRow&& on_row) {
+  using slot_t = std::conditional_t<Weighted, weighted_slot, count_slot>;
   const int threads = max_threads(po);
-  std::vector<product_scratch> scratch(static_cast<std::size_t>(threads));
+  std::vector<product_scratch<slot_t>> scratch(static_cast<std::size_t>(threads));
   const auto m = static_cast<std::size_t>(in.right_items);
   parallel_for(0, in.left_items, po, [&](std::int64_t i64, int tid) {
-    product_scratch& s = scratch[static_cast<std::size_t>(tid)];
-    if (s.count.size() != m) {
-      s.count.assign(m, 0);
+    product_scratch<slot_t>& s = scratch[static_cast<std::size_t>(tid)];
+    if (s.slot.size() != m) {
+      s.slot.assign(m, slot_t{});
       s.touched.assign(m, 0);
-      if constexpr (Weighted) s.sum.assign(m, 0.0);
       if constexpr (Timed) s.mark.assign(m, -1);
     }
     const auto i = static_cast<index_t>(i64);
-    std::int32_t* const count = s.count.data();
+    slot_t* const slot = s.slot.data();
     index_t* const touched = s.touched.data();
-    [[maybe_unused]] double* const sum = Weighted ? s.sum.data() : nullptr;
     std::size_t nt = 0;
     if constexpr (!Timed) {
       const incidence& lt = *in.left_t;
@@ -500,18 +522,19 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
         const auto r = static_cast<std::size_t>(lt.idx[static_cast<std::size_t>(p)]);
         const std::int64_t b = rptr[r], e = rptr[r + 1];
         if constexpr (Weighted) {
-          const double wl = lt.val[static_cast<std::size_t>(p)];
+          const float wl = lt.val[static_cast<std::size_t>(p)];
           for (std::int64_t q = b; q < e; ++q) {
             const index_t j = ridx[q];
-            sum[j] += wl * static_cast<double>(rval[q]);
+            slot_t& sl = slot[j];
+            sl.sum += wl * rval[q];
             touched[nt] = j;
-            nt += static_cast<std::size_t>(count[j]++ == 0);
+            nt += static_cast<std::size_t>(sl.count++ == 0);
           }
         } else {
           for (std::int64_t q = b; q < e; ++q) {
             const index_t j = ridx[q];
             touched[nt] = j;
-            nt += static_cast<std::size_t>(count[j]++ == 0);
+            nt += static_cast<std::size_t>(slot[j].count++ == 0);
           }
         }
       }
@@ -531,7 +554,7 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
           ++s.token;
         }
         const std::int64_t token = s.token;
-        [[maybe_unused]] const double wl = ev.lval[p];
+        [[maybe_unused]] const float wl = ev.lval[p];
         const timestamp_t t = ev.time[p];
         const auto lo = static_cast<std::size_t>(ev.ptr[static_cast<std::size_t>(r)]);
         const auto hi = static_cast<std::size_t>(ev.ptr[static_cast<std::size_t>(r) + 1]);
@@ -542,9 +565,10 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
           if (in.self && j == i) return;
           if (mark[j] == token) return;
           mark[j] = token;
-          if constexpr (Weighted) sum[j] += wl * static_cast<double>(ev.rval[q]);
+          slot_t& sl = slot[j];
+          if constexpr (Weighted) sl.sum += wl * ev.rval[q];
           touched[nt] = j;
-          nt += static_cast<std::size_t>(count[j]++ == 0);
+          nt += static_cast<std::size_t>(sl.count++ == 0);
         };
         // backward: earlier events (same timestamp only when forward_only)
         for (std::size_t q = p; q-- > lo;) {
@@ -562,12 +586,8 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
       }
       s.visits += visits;
     }
-    on_row(product_row{i, std::span<const index_t>(touched, nt), count, sum}, tid);
-    for (std::size_t t = 0; t < nt; ++t) {
-      const index_t j = touched[t];
-      count[j] = 0;
-      if constexpr (Weighted) sum[j] = 0.0;
-    }
+    on_row(product_row<slot_t>{i, std::span<const index_t>(touched, nt), slot}, tid);
+    for (std::size_t t = 0; t < nt; ++t) slot[touched[t]] = slot_t{};
     if (progress) progress->advance();
   });
   std::int64_t visits = 0;

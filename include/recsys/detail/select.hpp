@@ -32,12 +32,19 @@ class topk_heap {
     if (k_ == 0) return;
     if (static_cast<index_t>(heap_.size()) < k_) {
       heap_.push_back({score, id});
-      std::push_heap(heap_.begin(), heap_.end(), worse_first);
+      std::push_heap(heap_.begin(), heap_.end(), worse_first{});
     } else if (ranks_before(score, id, heap_.front().score, heap_.front().id)) {
-      std::pop_heap(heap_.begin(), heap_.end(), worse_first);
+      std::pop_heap(heap_.begin(), heap_.end(), worse_first{});
       heap_.back() = {score, id};
-      std::push_heap(heap_.begin(), heap_.end(), worse_first);
+      std::push_heap(heap_.begin(), heap_.end(), worse_first{});
     }
+  }
+
+  /// True when push(score, id) would keep the candidate (the heap is not full, or the candidate
+  /// ranks before the worst kept entry): a cheap pre-check for hot loops.
+  [[nodiscard]] bool accepts(score_t score, index_t id) const noexcept {
+    return static_cast<index_t>(heap_.size()) < k_ ? true
+                                                   : k_ > 0 && ranks_before(score, id, heap_.front().score, heap_.front().id);
   }
 
   /// The score a new candidate must beat once the heap is full (for early rejection).
@@ -48,7 +55,7 @@ class topk_heap {
 
   /// Moves the kept entries out in ranking order and empties the heap.
   void drain_into(topk_result& out) {
-    std::sort_heap(heap_.begin(), heap_.end(), worse_first);  // best first
+    std::sort_heap(heap_.begin(), heap_.end(), worse_first{});  // best first
     out.clear();
     out.reserve(heap_.size());
     for (const auto& e : heap_) out.push_back(e.id, e.score);
@@ -58,7 +65,7 @@ class topk_heap {
   /// Writes the kept entries in ranking order into ids/scores[0..size()) without padding,
   /// empties the heap, and returns how many entries were written (at most k).
   std::size_t drain_to(index_t* ids, score_t* scores) {
-    std::sort_heap(heap_.begin(), heap_.end(), worse_first);
+    std::sort_heap(heap_.begin(), heap_.end(), worse_first{});
     const std::size_t n = heap_.size();
     for (std::size_t j = 0; j < n; ++j) {
       ids[j] = heap_[j].id;
@@ -74,7 +81,7 @@ class topk_heap {
   /// Writes the kept entries in ranking order into ids/scores[0..k), padding with
   /// invalid_index and the lowest score, and empties the heap.
   void drain_into(index_t* ids, score_t* scores) {
-    std::sort_heap(heap_.begin(), heap_.end(), worse_first);
+    std::sort_heap(heap_.begin(), heap_.end(), worse_first{});
     std::size_t j = 0;
     for (; j < heap_.size(); ++j) {
       ids[j] = heap_[j].id;
@@ -93,7 +100,10 @@ class topk_heap {
     index_t id;
   };
   // Heap comparator: "a is better than b" puts the worst entry at the root of std's max-heap.
-  static bool worse_first(const entry& a, const entry& b) noexcept { return ranks_before(a.score, a.id, b.score, b.id); }
+  // A function object (not a function pointer) so that the heap algorithms inline it.
+  struct worse_first {
+    bool operator()(const entry& a, const entry& b) const noexcept { return ranks_before(a.score, a.id, b.score, b.id); }
+  };
 
   index_t k_ = 0;
   std::vector<entry> heap_;

@@ -1162,15 +1162,15 @@ class item_to_item {
     const std::int64_t min_count = c.min_cooccurrence;
     const double min_score = c.min_score;
     const bool self = !cross;
-    auto on_row = [&](const detail::product_row& row, int tid) {
+    auto on_row = [&](const auto& row, int tid) {
       detail::topk_heap& heap = heaps[static_cast<std::size_t>(tid)];
       auto run = [&]<item_similarity S>() {
         for (index_t j : row.touched) {
-          const std::int32_t cnt = row.count[j];
+          const std::int32_t cnt = row.count(j);
           if (cnt < min_count || (self && j == row.item)) continue;
-          const double s = scorer.template score<S>(row.item, j, static_cast<double>(cnt),
-                                                    row.sum ? row.sum[j] : 0.0);
-          if (s >= min_score) heap.push(static_cast<score_t>(s), j);
+          const double s = scorer.template score<S>(row.item, j, static_cast<double>(cnt), row.sum(j));
+          const auto sf = static_cast<score_t>(s);
+          if (s >= min_score && heap.accepts(sf, j)) heap.push(sf, j);
         }
       };
       switch (c.similarity) {
@@ -1336,11 +1336,11 @@ inline std::vector<association_rule> mine_rules(incidence x, const rule_options&
   par.num_threads = o.num_threads;
   par.chunk = 4;
   progress_reporter progress(job, "association_rules: pairs", x.cols);
-  cooccurrence_rows<false, false>(in, par, &progress, [&](const product_row& row, int) {
+  cooccurrence_rows<false, false>(in, par, &progress, [&](const product_row<count_slot>& row, int) {
     auto& out = per_item[static_cast<std::size_t>(row.item)];
     const double na = static_cast<double>(n_item[static_cast<std::size_t>(row.item)]);
     for (index_t j : row.touched) {
-      const std::int32_t c = row.count[j];
+      const std::int32_t c = row.count(j);
       if (j == row.item || c < threshold) continue;
       association_rule r;
       r.antecedent = row.item;
