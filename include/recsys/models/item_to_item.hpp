@@ -1012,7 +1012,7 @@ class item_to_item {
     double discount;
     const std::int64_t* ni_counts;
     const std::int64_t* nj_counts;
-    const double* ni_norms;
+    const double* ni_norms;  ///< cosine: 1 / column norm (0 when the norm is 0)
     const double* nj_norms;
 
     template <item_similarity S>
@@ -1024,8 +1024,7 @@ class item_to_item {
       } else if constexpr (S == item_similarity::jaccard) {
         return c / (ni + nj - c);
       } else if constexpr (S == item_similarity::cosine) {
-        const double d = ni_norms[i] * nj_norms[j];
-        return d > 0.0 ? w / d : 0.0;
+        return w * ni_norms[i] * nj_norms[j];  // inverse norms (0 for a zero column)
       } else if constexpr (S == item_similarity::lift) {
         return c * n / (ni * nj);
       } else if constexpr (S == item_similarity::pmi) {
@@ -1095,8 +1094,12 @@ class item_to_item {
     const std::vector<std::int64_t> n_right = cross ? right.column_counts() : n_left;
     std::vector<double> norm_left, norm_right;
     if (c.similarity == item_similarity::cosine) {
-      norm_left = left.column_norms();
-      norm_right = cross ? right.column_norms() : norm_left;
+      auto inverse = [](std::vector<double> v) {
+        for (double& x : v) x = x > 0.0 ? 1.0 / x : 0.0;
+        return v;
+      };
+      norm_left = inverse(left.column_norms());
+      norm_right = cross ? inverse(right.column_norms()) : norm_left;
     }
 
     // exact speed-up: an item in fewer than min_cooccurrence transactions has no qualifying pair
@@ -1165,12 +1168,22 @@ class item_to_item {
     auto on_row = [&](const auto& row, int tid) {
       detail::topk_heap& heap = heaps[static_cast<std::size_t>(tid)];
       auto run = [&]<item_similarity S>() {
+        // the worst kept entry, in locals: most candidates are rejected without leaving the loop
+        bool full = false;
+        score_t worst = 0;
+        index_t worst_id = 0;
         for (index_t j : row.touched) {
           const std::int32_t cnt = row.count(j);
           if (cnt < min_count || (self && j == row.item)) continue;
           const double s = scorer.template score<S>(row.item, j, static_cast<double>(cnt), row.sum(j));
           const auto sf = static_cast<score_t>(s);
-          if (s >= min_score && heap.accepts(sf, j)) heap.push(sf, j);
+          if (!(s >= min_score) || (full && !ranks_before(sf, j, worst, worst_id))) continue;
+          heap.push(sf, j);
+          if (heap.full()) {
+            full = true;
+            worst = heap.threshold();
+            worst_id = heap.threshold_id();
+          }
         }
       };
       switch (c.similarity) {
