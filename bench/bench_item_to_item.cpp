@@ -16,6 +16,7 @@
 #include "bench_support.hpp"
 
 #include <chrono>
+#include <ctime>
 #include <vector>
 
 namespace {
@@ -65,6 +66,18 @@ const recsys::csr_matrix& reduced_user_items() {
   return m;
 }
 
+// CPU seconds of the whole process (every thread). On a shared machine wall time measures the
+// other tenants as much as this code; process CPU per iteration is the steadier figure.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+void report_cpu(benchmark::State& state, double cpu_seconds) {
+  state.counters["process_cpu_ms"] = 1e3 * cpu_seconds / static_cast<double>(state.iterations());
+}
+
 void report(benchmark::State& state, const recsys::item_to_item& m) {
   const auto& s = m.stats();
   state.counters["pair_visits_per_s"] =
@@ -84,10 +97,12 @@ void BM_fit_user_items(benchmark::State& state) {
   c.min_cooccurrence = state.range(2);
   c.neighbours = 50;
   recsys::item_to_item m(c);
+  const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     m.fit(x);
     benchmark::DoNotOptimize(m.neighbours().nonZeros());
   }
+  report_cpu(state, process_cpu_seconds() - cpu0);
   state.SetLabel(std::string(recsys::to_string(c.similarity)));
   state.counters["users"] = static_cast<double>(x.rows());
   state.counters["items"] = static_cast<double>(x.cols());
@@ -117,10 +132,12 @@ void BM_fit_baskets(benchmark::State& state) {
   c.num_threads = static_cast<int>(state.range(0));
   c.neighbours = 50;
   recsys::item_to_item m(c);
+  const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     m.fit(b);
     benchmark::DoNotOptimize(m.neighbours().nonZeros());
   }
+  report_cpu(state, process_cpu_seconds() - cpu0);
   state.counters["baskets"] = static_cast<double>(b.size());
   state.counters["baskets_per_s"] =
       benchmark::Counter(static_cast<double>(b.size()), benchmark::Counter::kIsIterationInvariantRate);
@@ -135,11 +152,13 @@ void BM_association_rules_baskets(benchmark::State& state) {
   o.min_lift = 1.0;
   o.num_threads = 2;
   std::size_t n = 0;
+  const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     const auto rules = recsys::association_rules(b, o);
     n = rules.size();
     benchmark::DoNotOptimize(rules.data());
   }
+  report_cpu(state, process_cpu_seconds() - cpu0);
   state.counters["rules"] = static_cast<double>(n);
   state.counters["baskets_per_s"] =
       benchmark::Counter(static_cast<double>(b.size()), benchmark::Counter::kIsIterationInvariantRate);

@@ -67,13 +67,12 @@ recsys::interaction_log random_log(int users, int items, int events, std::uint64
 // written out independently of the library.
 struct ref_options {
   item_similarity sim = item_similarity::count;
-  bool cross = false;           // left = view, right = purchase
-  timestamp_t window = 0;       // timed when window > 0 or forward_only
+  bool cross = false;      // left = view, right = purchase
+  timestamp_t window = 0;  // timed when window > 0 or forward_only
   bool forward_only = false;
   std::int64_t min_count = 1;
   double discount = 0.5, k1 = 1.2, b = 0.75;
 };
-
 
 struct ref_event {
   index_t item;
@@ -198,22 +197,40 @@ ref_result reference(const std::vector<std::vector<ref_event>>& events, int item
       const double ni = nl[i], nj = nr[j], n = n_rows;
       double s = 0;
       switch (o.sim) {
-        case item_similarity::count: s = c; break;
-        case item_similarity::jaccard: s = c / (ni + nj - c); break;
-        case item_similarity::cosine: s = w[i][j] / (norm_l[i] * norm_r[j]); break;
-        case item_similarity::lift: s = c * n / (ni * nj); break;
-        case item_similarity::pmi: s = std::log(c * n / (ni * nj)); break;
-        case item_similarity::npmi: s = c == n ? 1.0 : std::log(c * n / (ni * nj)) / -std::log(c / n); break;
+        case item_similarity::count:
+          s = c;
+          break;
+        case item_similarity::jaccard:
+          s = c / (ni + nj - c);
+          break;
+        case item_similarity::cosine:
+          s = w[i][j] / (norm_l[i] * norm_r[j]);
+          break;
+        case item_similarity::lift:
+          s = c * n / (ni * nj);
+          break;
+        case item_similarity::pmi:
+          s = std::log(c * n / (ni * nj));
+          break;
+        case item_similarity::npmi:
+          s = c == n ? 1.0 : std::log(c * n / (ni * nj)) / -std::log(c / n);
+          break;
         case item_similarity::llr: {
           const double k22 = std::max(0.0, n - ni - nj + c);
           const double g = naive_g2(c, ni - c, nj - c, k22);
           s = c * k22 >= (ni - c) * (nj - c) ? g : -g;
           break;
         }
-        case item_similarity::confidence: s = c / ni; break;
-        case item_similarity::sims: s = c / std::pow(nj, o.discount); break;
+        case item_similarity::confidence:
+          s = c / ni;
+          break;
+        case item_similarity::sims:
+          s = c / std::pow(nj, o.discount);
+          break;
         case item_similarity::bm25:
-        case item_similarity::tfidf: s = w[i][j]; break;
+        case item_similarity::tfidf:
+          s = w[i][j];
+          break;
       }
       r.score[i][j] = s;
     }
@@ -228,7 +245,8 @@ std::vector<std::vector<ref_event>> events_of(const recsys::interaction_log& log
   for (std::size_t r = 0; r < log.size(); ++r) {
     const bool left = !cross || log.event_types[r] == view;
     const bool right = !cross || log.event_types[r] == purchase;
-    ev[static_cast<std::size_t>(log.users[r])].push_back({log.items[r], log.timestamps[r], log.weights[r], left, right});
+    ev[static_cast<std::size_t>(log.users[r])].push_back(
+        {log.items[r], log.timestamps[r], log.weights[r], left, right});
   }
   return ev;
 }
@@ -264,7 +282,8 @@ void require_top_k_of_reference(const recsys::item_to_item& model, const ref_res
     for (const auto& [j, s] : row_of(model.neighbours(), i)) {
       got.push_back(s);
       REQUIRE(!std::isnan(ref.score[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]));
-      REQUIRE(s == Approx(ref.score[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]).epsilon(2e-5).margin(2e-5));
+      REQUIRE(s ==
+              Approx(ref.score[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]).epsilon(2e-5).margin(2e-5));
     }
     for (index_t j = 0; j < items; ++j)
       if (!std::isnan(ref.score[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]))
@@ -452,7 +471,7 @@ TEST_CASE("log_likelihood_ratio: hand-computed G^2, stable near independence", "
   CHECK(log_likelihood_ratio(1001, 99000, 99000, 9801000) == Approx(0.000979766899896399955).epsilon(1e-9));
   CHECK(log_likelihood_ratio(5, 0, 0, 0) == 0.0);
   CHECK(log_likelihood_ratio(0, 0, 0, 0) == 0.0);
-  CHECK(log_likelihood_ratio(2, 2, 2, 2) == 0.0);  // exact independence
+  CHECK(log_likelihood_ratio(2, 2, 2, 2) == 0.0);                               // exact independence
   CHECK(log_likelihood_ratio(3, 1, 2, 4) == log_likelihood_ratio(4, 2, 1, 3));  // symmetry of the table
   CHECK_THROWS_AS(log_likelihood_ratio(-1, 0, 0, 0), recsys::invalid_argument);
 }
@@ -479,18 +498,19 @@ TEST_CASE("item_to_item: every score of one pair against hand-computed values", 
   CHECK(neighbour(item_similarity::lift, 1, 0) == Approx(1.5));
   CHECK(neighbour(item_similarity::pmi, 0, 1) == Approx(0.405465108108164));
   CHECK(neighbour(item_similarity::npmi, 0, 1) == Approx(0.336772646899753));
-  CHECK(neighbour(item_similarity::llr, 0, 1) == Approx(1.72609243471068556));   // table (3, 1, 2, 4)
-  CHECK(neighbour(item_similarity::confidence, 0, 1) == Approx(0.75));            // P(B | A)
-  CHECK(neighbour(item_similarity::confidence, 1, 0) == Approx(0.6));             // P(A | B)
-  CHECK(neighbour(item_similarity::sims, 0, 1) == Approx(1.34164078649987));      // 3 / 5^0.5
-  CHECK(neighbour(item_similarity::sims, 1, 0) == Approx(1.5));                   // 3 / 4^0.5
+  CHECK(neighbour(item_similarity::llr, 0, 1) == Approx(1.72609243471068556));  // table (3, 1, 2, 4)
+  CHECK(neighbour(item_similarity::confidence, 0, 1) == Approx(0.75));          // P(B | A)
+  CHECK(neighbour(item_similarity::confidence, 1, 0) == Approx(0.6));           // P(A | B)
+  CHECK(neighbour(item_similarity::sims, 0, 1) == Approx(1.34164078649987));    // 3 / 5^0.5
+  CHECK(neighbour(item_similarity::sims, 1, 0) == Approx(1.5));                 // 3 / 4^0.5
   // A and C: A in 4, C in 7, both 1: below independence (E = 2.8): negative LLR, lift < 1
   CHECK(neighbour(item_similarity::lift, 0, 2) == Approx(1.0 * 10 / (4 * 7)));
   CHECK(neighbour(item_similarity::llr, 0, 2) == Approx(-naive_g2(1, 3, 6, 0)));
   CHECK(neighbour(item_similarity::llr, 0, 2) < 0.0);
 }
 
-TEST_CASE("item_to_item: the popularity discount moves from count (d = 0) to the lift order (d = 1)", "[item_to_item]") {
+TEST_CASE("item_to_item: the popularity discount moves from count (d = 0) to the lift order (d = 1)",
+          "[item_to_item]") {
   // query Q; P is popular (in every basket) and co-occurs with Q 4 times; R is rare (2 baskets), both with Q
   recsys::basket_data b;
   for (const char* name : {"Q", "P", "R"}) b.item_ids.insert(name);
@@ -543,7 +563,8 @@ TEST_CASE("item_to_item: planted co-purchase pairs are recovered at the top", "[
   ro.max_rules = 2 * truth.planted_pairs.size() + 1;
   const auto rules = recsys::association_rules(b, ro);
   REQUIRE(rules.size() == ro.max_rules);
-  for (std::size_t t = 0; t + 1 < rules.size(); ++t) CHECK(truth.is_planted_pair(rules[t].antecedent, rules[t].consequent));
+  for (std::size_t t = 0; t + 1 < rules.size(); ++t)
+    CHECK(truth.is_planted_pair(rules[t].antecedent, rules[t].consequent));
   CHECK_FALSE(truth.is_planted_pair(rules.back().antecedent, rules.back().consequent));
   CHECK(rules.back().lift < 0.75 * rules[rules.size() - 2].lift);
 }
@@ -804,7 +825,7 @@ TEST_CASE("item_to_item: item-KNN recommend, score, recency weighting, recommend
   REQUIRE(s02 == Approx(5.0 / std::sqrt(30.0)));
   REQUIRE(s13 == s02);
   auto r = flat.recommend(0, 3);
-  REQUIRE(r.ids.size() == 2);  // 0 and 1 are seen; 4 is nobody's neighbour
+  REQUIRE(r.ids.size() == 2);                  // 0 and 1 are seen; 4 is nobody's neighbour
   CHECK(r.ids == std::vector<index_t>{2, 3});  // tie broken by id
   recsys::recommend_options keep;
   keep.exclude_seen = false;
@@ -1035,7 +1056,8 @@ TEST_CASE("set_param: key=value with validation, aliases, units; to_params round
 
   // every listed setting round-trips through to_params, for the defaults, the SIMS preset and c
   CHECK(recsys::to_params(c).size() == recsys::item_to_item_settings().size());
-  for (const recsys::item_to_item_config& want : {recsys::item_to_item_config{}, recsys::item_to_item_config::sims(), c}) {
+  for (const recsys::item_to_item_config& want :
+       {recsys::item_to_item_config{}, recsys::item_to_item_config::sims(), c}) {
     recsys::item_to_item_config got;
     got.event_types = {"stale"};
     for (const auto& [k, v] : recsys::to_params(want)) recsys::set_param(got, k, v);
@@ -1045,7 +1067,8 @@ TEST_CASE("set_param: key=value with validation, aliases, units; to_params round
   }
   CHECK(recsys::item_to_item_config::sims().similarity == item_similarity::sims);
   CHECK_NOTHROW(recsys::item_to_item_config::sims().validate());
-  for (item_similarity s : recsys::all_item_similarities) CHECK(recsys::parse_item_similarity(recsys::to_string(s)) == s);
+  for (item_similarity s : recsys::all_item_similarities)
+    CHECK(recsys::parse_item_similarity(recsys::to_string(s)) == s);
   CHECK_THROWS_AS(recsys::parse_item_similarity("cosine "), recsys::invalid_argument);
 }
 
@@ -1137,7 +1160,8 @@ TEST_CASE("association_rules: brute force on random baskets, thresholds and orde
       for (index_t j : bk)
         if (i != j) ++both[{i, j}];
   }
-  for (recsys::rule_order order : {recsys::rule_order::lift, recsys::rule_order::confidence, recsys::rule_order::support}) {
+  for (recsys::rule_order order :
+       {recsys::rule_order::lift, recsys::rule_order::confidence, recsys::rule_order::support}) {
     recsys::rule_options o;
     o.min_support = 0.01;
     o.min_confidence = 0.1;
@@ -1152,7 +1176,8 @@ TEST_CASE("association_rules: brute force on random baskets, thresholds and orde
       r.count = c;
       r.support = static_cast<double>(c) / n;
       r.confidence = static_cast<double>(c) / n_item[static_cast<std::size_t>(p.first)];
-      r.lift = static_cast<double>(c) * n / (n_item[static_cast<std::size_t>(p.first)] * n_item[static_cast<std::size_t>(p.second)]);
+      r.lift = static_cast<double>(c) * n /
+               (n_item[static_cast<std::size_t>(p.first)] * n_item[static_cast<std::size_t>(p.second)]);
       if (r.support >= o.min_support && r.confidence >= o.min_confidence && r.lift >= o.min_lift) want.push_back(r);
     }
     REQUIRE(rules.size() == want.size());
@@ -1163,14 +1188,20 @@ TEST_CASE("association_rules: brute force on random baskets, thresholds and orde
     for (std::size_t t = 1; t < rules.size(); ++t) {
       const auto& a = rules[t - 1];
       const auto& z = rules[t];
-      const double ka = order == recsys::rule_order::lift ? a.lift : order == recsys::rule_order::confidence ? a.confidence : a.support;
-      const double kz = order == recsys::rule_order::lift ? z.lift : order == recsys::rule_order::confidence ? z.confidence : z.support;
+      const double ka = order == recsys::rule_order::lift         ? a.lift
+                        : order == recsys::rule_order::confidence ? a.confidence
+                                                                  : a.support;
+      const double kz = order == recsys::rule_order::lift         ? z.lift
+                        : order == recsys::rule_order::confidence ? z.confidence
+                                                                  : z.support;
       CHECK(ka >= kz);
     }
     for (const auto& r : rules) {
       const double c = static_cast<double>(both.at({r.antecedent, r.consequent}));
       CHECK(r.count == static_cast<std::int64_t>(c));
-      CHECK(r.lift == Approx(c * n / (n_item[static_cast<std::size_t>(r.antecedent)] * n_item[static_cast<std::size_t>(r.consequent)])));
+      CHECK(r.lift ==
+            Approx(c * n /
+                   (n_item[static_cast<std::size_t>(r.antecedent)] * n_item[static_cast<std::size_t>(r.consequent)])));
     }
     o.max_rules = 5;
     const auto five = recsys::association_rules(b, o);

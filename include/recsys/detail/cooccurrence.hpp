@@ -51,9 +51,7 @@ struct incidence {
   [[nodiscard]] std::size_t length(std::size_t r) const noexcept {
     return static_cast<std::size_t>(ptr[r + 1] - ptr[r]);
   }
-  [[nodiscard]] std::span<const index_t> row(std::size_t r) const noexcept {
-    return {idx.data() + ptr[r], length(r)};
-  }
+  [[nodiscard]] std::span<const index_t> row(std::size_t r) const noexcept { return {idx.data() + ptr[r], length(r)}; }
   [[nodiscard]] std::span<const float> row_values(std::size_t r) const noexcept {
     return {val.data() + ptr[r], length(r)};
   }
@@ -61,8 +59,7 @@ struct incidence {
   /// Appends a row from (item, value) pairs in any order; repeated items are summed.
   /// Sorts `entries` in place.
   void push_row(std::vector<std::pair<index_t, float>>& entries) {
-    std::sort(entries.begin(), entries.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (std::size_t e = 0; e < entries.size();) {
       const index_t item = entries[e].first;
       double sum = 0.0;
@@ -295,8 +292,7 @@ inline prune_report prune(incidence& left, incidence* right, timed_events* event
   }
 
   // (3) allowed items per row, capped
-  const bool no_change = rep.rows_short == 0 && rep.rows_long == 0 && rep.items_rare == 0 &&
-                         rep.items_popular == 0 &&
+  const bool no_change = rep.rows_short == 0 && rep.rows_long == 0 && rep.items_rare == 0 && rep.items_popular == 0 &&
                          (o.max_row_length <= 0 || (lengths.empty() || lengths.back() <= o.max_row_length));
   if (no_change) return rep;
 
@@ -424,13 +420,13 @@ inline void drop_items(incidence& x, const std::vector<char>& drop) {
 /// The inputs of the product: left^T (items x rows) and right (rows x items), or, in timed
 /// mode, the events and the left postings (item -> event positions).
 struct product_input {
-  const incidence* left_t = nullptr;   ///< items x rows, values = left values
-  const incidence* right = nullptr;    ///< rows x items, values = right values
+  const incidence* left_t = nullptr;  ///< items x rows, values = left values
+  const incidence* right = nullptr;   ///< rows x items, values = right values
   const timed_events* events = nullptr;
-  const incidence* postings = nullptr; ///< items x event positions (timed mode)
-  bool self = true;                    ///< same item space on both sides: the pair (i, i) is skipped
-  std::uint64_t window = 0;            ///< timed: max |t_j - t_i| in seconds, 0 = unlimited
-  bool forward_only = false;           ///< timed: only t_j >= t_i
+  const incidence* postings = nullptr;  ///< items x event positions (timed mode)
+  bool self = true;                     ///< same item space on both sides: the pair (i, i) is skipped
+  std::uint64_t window = 0;             ///< timed: max |t_j - t_i| in seconds, 0 = unlimited
+  bool forward_only = false;            ///< timed: only t_j >= t_i
   index_t left_items = 0;
   index_t right_items = 0;
 };
@@ -438,7 +434,8 @@ struct product_input {
 /// Left item -> positions of its left-side events, ascending (grouped by row).
 [[nodiscard]] inline incidence left_postings(const timed_events& ev, index_t items) {
   incidence p;
-  p.cols = static_cast<index_t>(std::min<std::size_t>(ev.size(), static_cast<std::size_t>(std::numeric_limits<index_t>::max())));
+  p.cols = static_cast<index_t>(
+      std::min<std::size_t>(ev.size(), static_cast<std::size_t>(std::numeric_limits<index_t>::max())));
   p.ptr.assign(static_cast<std::size_t>(items) + 1, 0);
   for (std::size_t e = 0; e < ev.size(); ++e)
     if (ev.side[e] & 1u) ++p.ptr[static_cast<std::size_t>(ev.item[e]) + 1];
@@ -446,7 +443,8 @@ struct product_input {
   p.idx.resize(static_cast<std::size_t>(p.ptr.back()));
   std::vector<std::int64_t> next(p.ptr.begin(), p.ptr.end() - 1);
   for (std::size_t e = 0; e < ev.size(); ++e)
-    if (ev.side[e] & 1u) p.idx[static_cast<std::size_t>(next[static_cast<std::size_t>(ev.item[e])]++)] = static_cast<index_t>(e);
+    if (ev.side[e] & 1u)
+      p.idx[static_cast<std::size_t>(next[static_cast<std::size_t>(ev.item[e])]++)] = static_cast<index_t>(e);
   return p;
 }
 
@@ -477,18 +475,18 @@ inline void prefetch(const void* p) noexcept {
 template <class Slot>
 struct product_scratch {
   std::vector<Slot> slot;
-  std::vector<index_t> touched;     ///< columns with count > 0, first-touch order
-  std::vector<std::int64_t> mark;   ///< timed mode: last (item, row) token that counted column j
+  std::vector<index_t> touched;    ///< columns with count > 0, first-touch order
+  std::vector<std::int64_t> mark;  ///< timed mode: last (item, row) token that counted column j
   std::int64_t token = 0;
-  std::int64_t visits = 0;          ///< timed mode: events visited
+  std::int64_t visits = 0;  ///< timed mode: events visited
 };
 
 /// One finished row of the product, handed to the row callback. Valid during the call only.
 /// In plain self mode `touched` includes the item itself (the diagonal); consumers skip it.
 template <class Slot>
 struct product_row {
-  index_t item;                       ///< the left item i
-  std::span<const index_t> touched;   ///< right items j with count(i, j) > 0
+  index_t item;                      ///< the left item i
+  std::span<const index_t> touched;  ///< right items j with count(i, j) > 0
   const Slot* slot;
 
   /// Rows holding both i and j (within the window in timed mode).
@@ -564,7 +562,8 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
       const bool limited = w > 0;
       std::int32_t current_row = -1;
       std::int64_t visits = 0;
-      for (std::int64_t pp = post.ptr[static_cast<std::size_t>(i)]; pp < post.ptr[static_cast<std::size_t>(i) + 1]; ++pp) {
+      for (std::int64_t pp = post.ptr[static_cast<std::size_t>(i)]; pp < post.ptr[static_cast<std::size_t>(i) + 1];
+           ++pp) {
         const auto p = static_cast<std::size_t>(post.idx[static_cast<std::size_t>(pp)]);
         const std::int32_t r = ev.row[p];
         if (r != current_row) {
@@ -615,7 +614,8 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
     const incidence& lt = *in.left_t;
     const incidence& rm = *in.right;
     // every left entry (i, r) visits the whole right row r
-    for (std::size_t e = 0; e < lt.nnz(); ++e) visits += static_cast<std::int64_t>(rm.length(static_cast<std::size_t>(lt.idx[e])));
+    for (std::size_t e = 0; e < lt.nnz(); ++e)
+      visits += static_cast<std::int64_t>(rm.length(static_cast<std::size_t>(lt.idx[e])));
   }
   return visits;
 }

@@ -92,17 +92,28 @@ enum class item_similarity {
 /// The lower-case name of a score ("llr", "sims", ...).
 [[nodiscard]] constexpr std::string_view to_string(item_similarity s) noexcept {
   switch (s) {
-    case item_similarity::count: return "count";
-    case item_similarity::jaccard: return "jaccard";
-    case item_similarity::cosine: return "cosine";
-    case item_similarity::lift: return "lift";
-    case item_similarity::pmi: return "pmi";
-    case item_similarity::npmi: return "npmi";
-    case item_similarity::llr: return "llr";
-    case item_similarity::confidence: return "confidence";
-    case item_similarity::sims: return "sims";
-    case item_similarity::bm25: return "bm25";
-    case item_similarity::tfidf: return "tfidf";
+    case item_similarity::count:
+      return "count";
+    case item_similarity::jaccard:
+      return "jaccard";
+    case item_similarity::cosine:
+      return "cosine";
+    case item_similarity::lift:
+      return "lift";
+    case item_similarity::pmi:
+      return "pmi";
+    case item_similarity::npmi:
+      return "npmi";
+    case item_similarity::llr:
+      return "llr";
+    case item_similarity::confidence:
+      return "confidence";
+    case item_similarity::sims:
+      return "sims";
+    case item_similarity::bm25:
+      return "bm25";
+    case item_similarity::tfidf:
+      return "tfidf";
   }
   return "?";
 }
@@ -140,9 +151,10 @@ inline constexpr std::array<item_similarity, 11> all_item_similarities{
 /// @throws recsys::invalid_argument if a count is negative.
 [[nodiscard]] inline double log_likelihood_ratio(std::int64_t k11, std::int64_t k12, std::int64_t k21,
                                                  std::int64_t k22) {
-  RECSYS_REQUIRE(k11 >= 0 && k12 >= 0 && k21 >= 0 && k22 >= 0, "log_likelihood_ratio",
-                 "counts must be >= 0 (got ", k11, ", ", k12, ", ", k21, ", ", k22, ")");
-  const double n = static_cast<double>(k11) + static_cast<double>(k12) + static_cast<double>(k21) + static_cast<double>(k22);
+  RECSYS_REQUIRE(k11 >= 0 && k12 >= 0 && k21 >= 0 && k22 >= 0, "log_likelihood_ratio", "counts must be >= 0 (got ", k11,
+                 ", ", k12, ", ", k21, ", ", k22, ")");
+  const double n =
+      static_cast<double>(k11) + static_cast<double>(k12) + static_cast<double>(k21) + static_cast<double>(k22);
   const double r1 = static_cast<double>(k11 + k12), r2 = static_cast<double>(k21 + k22);
   const double c1 = static_cast<double>(k11 + k21), c2 = static_cast<double>(k12 + k22);
   if (r1 == 0 || r2 == 0 || c1 == 0 || c2 == 0) return 0.0;
@@ -248,7 +260,8 @@ struct item_to_item_config {
     RECSYS_REQUIRE(!std::isnan(min_score), where, "min_score must not be NaN");
     RECSYS_REQUIRE(popularity_discount >= 0.0 && popularity_discount <= 1.0, where,
                    "popularity_discount must be in [0, 1] (got ", popularity_discount, ")");
-    RECSYS_REQUIRE(std::isfinite(bm25_k1) && bm25_k1 >= 0.0, where, "bm25_k1 must be finite and >= 0 (got ", bm25_k1, ")");
+    RECSYS_REQUIRE(std::isfinite(bm25_k1) && bm25_k1 >= 0.0, where, "bm25_k1 must be finite and >= 0 (got ", bm25_k1,
+                   ")");
     RECSYS_REQUIRE(bm25_b >= 0.0 && bm25_b <= 1.0, where, "bm25_b must be in [0, 1] (got ", bm25_b, ")");
     auto pct = [&](double p, const char* name) {
       RECSYS_REQUIRE(p >= 0.0 && p <= 1.0, where, name, " must be in [0, 1] (got ", p, ")");
@@ -258,9 +271,11 @@ struct item_to_item_config {
     pct(min_item_count_percentile, "min_item_count_percentile");
     pct(max_item_count_percentile, "max_item_count_percentile");
     RECSYS_REQUIRE(min_row_length_percentile <= max_row_length_percentile, where, "min_row_length_percentile (",
-                   min_row_length_percentile, ") must be <= max_row_length_percentile (", max_row_length_percentile, ")");
+                   min_row_length_percentile, ") must be <= max_row_length_percentile (", max_row_length_percentile,
+                   ")");
     RECSYS_REQUIRE(min_item_count_percentile <= max_item_count_percentile, where, "min_item_count_percentile (",
-                   min_item_count_percentile, ") must be <= max_item_count_percentile (", max_item_count_percentile, ")");
+                   min_item_count_percentile, ") must be <= max_item_count_percentile (", max_item_count_percentile,
+                   ")");
     RECSYS_REQUIRE(max_row_length >= 0, where, "max_row_length must be >= 0 (got ", max_row_length, ")");
     RECSYS_REQUIRE(max_row_length <= std::numeric_limits<std::uint32_t>::max(), where,
                    "max_row_length must be < 2^32 (got ", max_row_length, ")");
@@ -283,17 +298,20 @@ struct setting_info {
 /// aliases, listed in the descriptions).
 [[nodiscard]] inline std::span<const setting_info> item_to_item_settings() noexcept {
   static constexpr setting_info settings[] = {
-      {"similarity", "pair score: count | jaccard | cosine | lift | pmi | npmi | llr | confidence | sims | bm25 | tfidf"},
+      {"similarity",
+       "pair score: count | jaccard | cosine | lift | pmi | npmi | llr | confidence | sims | bm25 | tfidf"},
       {"neighbours", "neighbours kept per item (K), >= 1"},
       {"min_cooccurrence", "min transactions holding both items, >= 1 (alias: min_cointeraction_count)"},
       {"min_score", "min pair score (a number, or -inf for none)"},
-      {"popularity_discount", "sims exponent d in [0, 1]: 0 popular items win, 1 pure correlation (alias: popularity_discount_factor)"},
+      {"popularity_discount",
+       "sims exponent d in [0, 1]: 0 popular items win, 1 pure correlation (alias: popularity_discount_factor)"},
       {"bm25_k1", "BM25 k1, >= 0"},
       {"bm25_b", "BM25 b, in [0, 1]"},
       {"min_row_length_percentile", "drop shorter histories, in [0, 1] (alias: min_user_history_length_percentile)"},
       {"max_row_length_percentile", "drop longer histories, in [0, 1] (alias: max_user_history_length_percentile)"},
       {"min_item_count_percentile", "drop rarer items, in [0, 1] (alias: min_item_interaction_count_percentile)"},
-      {"max_item_count_percentile", "drop more popular items, in [0, 1] (alias: max_item_interaction_count_percentile)"},
+      {"max_item_count_percentile",
+       "drop more popular items, in [0, 1] (alias: max_item_interaction_count_percentile)"},
       {"max_row_length", "cap on distinct items per history / basket, sampled; 0 = none (alias: max_history_length)"},
       {"event_types", "comma-separated EVENT_TYPEs to mine (empty: all)"},
       {"cross_event_types", "comma-separated EVENT_TYPEs of the neighbour side (cross-occurrence, e.g. purchase)"},
@@ -320,10 +338,12 @@ inline std::vector<std::string> i2i_list(std::string_view where, std::string_vie
   std::size_t start = 0;
   for (;;) {
     const std::size_t comma = value.find(',', start);
-    std::string_view part = value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view part =
+        value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
     while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-    RECSYS_REQUIRE(!part.empty(), where, "'", key, "' has an empty name in its comma-separated list (got '", value, "')");
+    RECSYS_REQUIRE(!part.empty(), where, "'", key, "' has an empty name in its comma-separated list (got '", value,
+                   "')");
     out.emplace_back(part);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -416,8 +436,8 @@ inline void set_param(item_to_item_config& config, std::string_view key, std::st
   } else if (key == "recency_half_life") {
     // a plain number of seconds may be fractional; with a unit, what parse_duration accepts
     const bool plain = !value.empty() && ((value.back() >= '0' && value.back() <= '9') || value.back() == '.');
-    c.recency_half_life = plain ? detail::parse_double(where, key, value)
-                                : static_cast<double>(detail::i2i_duration(where, key, value));
+    c.recency_half_life =
+        plain ? detail::parse_double(where, key, value) : static_cast<double>(detail::i2i_duration(where, key, value));
     RECSYS_REQUIRE(c.recency_half_life >= 0.0, where, "'", key, "' must be >= 0 (got ", value, ")");
   } else if (key == "seed") {
     c.seed = static_cast<std::uint64_t>(detail::parse_int(where, key, value, 0));
@@ -425,11 +445,26 @@ inline void set_param(item_to_item_config& config, std::string_view key, std::st
     c.num_threads = static_cast<int>(detail::parse_int(where, key, value, 0, std::numeric_limits<int>::max()));
   } else {
     detail::unknown_param(where, key,
-                          {"similarity", "neighbours", "min_cooccurrence", "min_score", "popularity_discount", "bm25_k1",
-                           "bm25_b", "min_row_length_percentile", "max_row_length_percentile",
-                           "min_item_count_percentile", "max_item_count_percentile", "max_row_length", "event_types",
-                           "cross_event_types", "exclude_event_types", "time_window", "forward_only",
-                           "recency_half_life", "seed", "num_threads"});
+                          {"similarity",
+                           "neighbours",
+                           "min_cooccurrence",
+                           "min_score",
+                           "popularity_discount",
+                           "bm25_k1",
+                           "bm25_b",
+                           "min_row_length_percentile",
+                           "max_row_length_percentile",
+                           "min_item_count_percentile",
+                           "max_item_count_percentile",
+                           "max_row_length",
+                           "event_types",
+                           "cross_event_types",
+                           "exclude_event_types",
+                           "time_window",
+                           "forward_only",
+                           "recency_half_life",
+                           "seed",
+                           "num_threads"});
   }
   config = std::move(c);
 }
@@ -494,23 +529,23 @@ inline void set_param(item_to_item_config& config, std::string_view assignment) 
 
 /// What the last fit did (the load_report of mining).
 struct item_to_item_stats {
-  std::int64_t transactions = 0;        ///< non-empty transactions in the input
-  std::int64_t transactions_mined = 0;  ///< kept by the length percentiles (N of the scores)
-  std::int64_t transactions_short = 0;  ///< removed: below min_row_length_percentile
-  std::int64_t transactions_long = 0;   ///< removed: above max_row_length_percentile
-  std::int64_t transactions_capped = 0; ///< cut to max_row_length distinct items
-  std::int64_t row_length_low = 0;      ///< the length thresholds applied (inclusive)
+  std::int64_t transactions = 0;         ///< non-empty transactions in the input
+  std::int64_t transactions_mined = 0;   ///< kept by the length percentiles (N of the scores)
+  std::int64_t transactions_short = 0;   ///< removed: below min_row_length_percentile
+  std::int64_t transactions_long = 0;    ///< removed: above max_row_length_percentile
+  std::int64_t transactions_capped = 0;  ///< cut to max_row_length distinct items
+  std::int64_t row_length_low = 0;       ///< the length thresholds applied (inclusive)
   std::int64_t row_length_high = 0;
-  std::int64_t items_active = 0;        ///< items in at least one mined transaction
-  std::int64_t items_mined = 0;         ///< kept by the item count percentiles
-  std::int64_t items_rare = 0;          ///< removed: below min_item_count_percentile
-  std::int64_t items_popular = 0;       ///< removed: above max_item_count_percentile
-  std::int64_t item_count_low = 0;      ///< the item count thresholds applied (inclusive)
+  std::int64_t items_active = 0;    ///< items in at least one mined transaction
+  std::int64_t items_mined = 0;     ///< kept by the item count percentiles
+  std::int64_t items_rare = 0;      ///< removed: below min_item_count_percentile
+  std::int64_t items_popular = 0;   ///< removed: above max_item_count_percentile
+  std::int64_t item_count_low = 0;  ///< the item count thresholds applied (inclusive)
   std::int64_t item_count_high = 0;
-  std::int64_t pair_visits = 0;         ///< accumulation steps of the sparse product
+  std::int64_t pair_visits = 0;  ///< accumulation steps of the sparse product
   std::int64_t items_with_neighbours = 0;
-  std::int64_t neighbour_entries = 0;   ///< non-zeros of neighbours()
-  double seconds = 0.0;                 ///< wall time of the fit
+  std::int64_t neighbour_entries = 0;  ///< non-zeros of neighbours()
+  double seconds = 0.0;                ///< wall time of the fit
 };
 
 /// Item-to-item neighbours mined from co-occurrence, with the queries of SIMS, "frequently bought
@@ -559,7 +594,8 @@ class item_to_item {
     require_no_log_settings(where, false);
     detail::incidence x;
     x.cols = baskets.num_items();
-    RECSYS_REQUIRE(baskets.offsets.size() == baskets.size() + 1 && !baskets.offsets.empty() && baskets.offsets[0] == 0 &&
+    RECSYS_REQUIRE(baskets.offsets.size() == baskets.size() + 1 && !baskets.offsets.empty() &&
+                       baskets.offsets[0] == 0 &&
                        baskets.offsets.back() == static_cast<std::int64_t>(baskets.items.size()),
                    where, "offsets do not describe the items array");
     require_rows_fit(where, baskets.size());
@@ -570,7 +606,8 @@ class item_to_item {
     for (std::size_t b = 0; b < baskets.size(); ++b) {
       row.clear();
       for (index_t i : baskets.basket(b)) {
-        RECSYS_REQUIRE(i >= 0 && i < x.cols, where, "basket ", b, ": item index ", i, " out of range [0, ", x.cols, ")");
+        RECSYS_REQUIRE(i >= 0 && i < x.cols, where, "basket ", b, ": item index ", i, " out of range [0, ", x.cols,
+                       ")");
         row.emplace_back(i, 1.0f);
       }
       x.push_row(row);
@@ -590,7 +627,8 @@ class item_to_item {
     constexpr const char* where = "item_to_item::fit(session_data)";
     config_.validate();
     require_no_log_settings(where, true);
-    RECSYS_REQUIRE(sessions.offsets.size() == sessions.size() + 1 && !sessions.offsets.empty() && sessions.offsets[0] == 0 &&
+    RECSYS_REQUIRE(sessions.offsets.size() == sessions.size() + 1 && !sessions.offsets.empty() &&
+                       sessions.offsets[0] == 0 &&
                        sessions.offsets.back() == static_cast<std::int64_t>(sessions.items.size()) &&
                        sessions.timestamps.size() == sessions.items.size(),
                    where, "offsets / timestamps do not describe the items array");
@@ -697,7 +735,8 @@ class item_to_item {
     std::vector<std::size_t> order(log.size());
     {
       std::vector<std::int64_t> next(start.begin(), start.end() - 1);
-      for (std::size_t r = 0; r < log.size(); ++r) order[static_cast<std::size_t>(next[static_cast<std::size_t>(log.users[r])]++)] = r;
+      for (std::size_t r = 0; r < log.size(); ++r)
+        order[static_cast<std::size_t>(next[static_cast<std::size_t>(log.users[r])]++)] = r;
     }
 
     const index_t items = log.num_items();
@@ -709,7 +748,12 @@ class item_to_item {
     std::vector<detail::raw_event> raw;
     std::int64_t selected = 0;
     for (std::size_t u = 0; u < users; ++u) {
-      lrow.clear(); rrow.clear(); srow.clear(); brow.clear(); raw.clear(); last_seen.clear();
+      lrow.clear();
+      rrow.clear();
+      srow.clear();
+      brow.clear();
+      raw.clear();
+      last_seen.clear();
       timestamp_t user_last = std::numeric_limits<timestamp_t>::min();
       for (std::int64_t k = start[u]; k < start[u + 1]; ++k) {
         const std::size_t r = order[static_cast<std::size_t>(k)];
@@ -742,7 +786,8 @@ class item_to_item {
         if (k + 1 < last_seen.size() && last_seen[k + 1].first == last_seen[k].first) continue;  // keep the latest
         float w = 1.0f;
         if (config_.recency_half_life > 0.0)
-          w = static_cast<float>(std::exp2(-static_cast<double>(user_last - last_seen[k].second) / config_.recency_half_life));
+          w = static_cast<float>(
+              std::exp2(-static_cast<double>(user_last - last_seen[k].second) / config_.recency_half_life));
         hrow.emplace_back(last_seen[k].first, w);
       }
       history.push_row(hrow);
@@ -811,7 +856,8 @@ class item_to_item {
   /// seen when that list is empty) when opts.exclude_seen is true. Unknown user: no user
   /// exclusion; unknown item: popular items.
   /// @throws recsys::invalid_argument if k < 0 or the model is not fitted.
-  [[nodiscard]] topk_result also_viewed(index_t user, index_t item, index_t k, const recommend_options& opts = {}) const {
+  [[nodiscard]] topk_result also_viewed(index_t user, index_t item, index_t k,
+                                        const recommend_options& opts = {}) const {
     require_query("also_viewed", k);
     std::vector<char> allowed = allowed_mask(opts);
     if (in_catalogue(item)) allowed[static_cast<std::size_t>(item)] = 0;
@@ -840,8 +886,8 @@ class item_to_item {
   [[nodiscard]] topk_result recommend_for_history(std::span<const index_t> items, std::span<const score_t> weights,
                                                   index_t k, const recommend_options& opts = {}) const {
     require_query("recommend_for_history", k);
-    RECSYS_REQUIRE(weights.empty() || weights.size() == items.size(), "item_to_item::recommend_for_history",
-                   "got ", items.size(), " items but ", weights.size(), " weights");
+    RECSYS_REQUIRE(weights.empty() || weights.size() == items.size(), "item_to_item::recommend_for_history", "got ",
+                   items.size(), " items but ", weights.size(), " weights");
     std::vector<char> allowed = allowed_mask(opts);
     if (opts.exclude_seen)
       for (index_t i : items)
@@ -912,8 +958,9 @@ class item_to_item {
   };
 
   void require_no_log_settings(const char* where, bool has_timestamps) const {
-    RECSYS_REQUIRE(config_.event_types.empty() && config_.cross_event_types.empty() && config_.exclude_event_types.empty(),
-                   where, "event_types / cross_event_types / exclude_event_types need an interaction_log");
+    RECSYS_REQUIRE(
+        config_.event_types.empty() && config_.cross_event_types.empty() && config_.exclude_event_types.empty(), where,
+        "event_types / cross_event_types / exclude_event_types need an interaction_log");
     RECSYS_REQUIRE(config_.recency_half_life == 0.0, where, "recency_half_life needs an interaction_log (got ",
                    config_.recency_half_life, ")");
     RECSYS_REQUIRE(has_timestamps || (config_.time_window == 0 && !config_.forward_only), where,
@@ -921,8 +968,8 @@ class item_to_item {
   }
 
   static void require_rows_fit(const char* where, std::size_t rows) {
-    RECSYS_REQUIRE(rows < static_cast<std::size_t>(std::numeric_limits<index_t>::max()), where, "more than 2^31-1 transactions (",
-                   rows, ")");
+    RECSYS_REQUIRE(rows < static_cast<std::size_t>(std::numeric_limits<index_t>::max()), where,
+                   "more than 2^31-1 transactions (", rows, ")");
   }
 
   void require_query(const char* where, index_t k) const {
@@ -1038,9 +1085,11 @@ class item_to_item {
         const std::int64_t k21 = nj_counts[j] - k11;
         // in timed mode a pair may share transactions outside the window, so the table can
         // overflow N: the "neither" cell is then empty (see docs)
-        const std::int64_t k22 = std::max<std::int64_t>(0, static_cast<std::int64_t>(n) - ni_counts[i] - nj_counts[j] + k11);
+        const std::int64_t k22 =
+            std::max<std::int64_t>(0, static_cast<std::int64_t>(n) - ni_counts[i] - nj_counts[j] + k11);
         const double g2 = log_likelihood_ratio(k11, k12, k21, k22);
-        const bool above = static_cast<double>(k11) * static_cast<double>(k22) >= static_cast<double>(k12) * static_cast<double>(k21);
+        const bool above =
+            static_cast<double>(k11) * static_cast<double>(k22) >= static_cast<double>(k12) * static_cast<double>(k21);
         return above ? g2 : -g2;
       } else if constexpr (S == item_similarity::confidence) {
         return c / ni;
@@ -1187,20 +1236,43 @@ class item_to_item {
         }
       };
       switch (c.similarity) {
-        case item_similarity::count: run.template operator()<item_similarity::count>(); break;
-        case item_similarity::jaccard: run.template operator()<item_similarity::jaccard>(); break;
-        case item_similarity::cosine: run.template operator()<item_similarity::cosine>(); break;
-        case item_similarity::lift: run.template operator()<item_similarity::lift>(); break;
-        case item_similarity::pmi: run.template operator()<item_similarity::pmi>(); break;
-        case item_similarity::npmi: run.template operator()<item_similarity::npmi>(); break;
-        case item_similarity::llr: run.template operator()<item_similarity::llr>(); break;
-        case item_similarity::confidence: run.template operator()<item_similarity::confidence>(); break;
-        case item_similarity::sims: run.template operator()<item_similarity::sims>(); break;
-        case item_similarity::bm25: run.template operator()<item_similarity::bm25>(); break;
-        case item_similarity::tfidf: run.template operator()<item_similarity::tfidf>(); break;
+        case item_similarity::count:
+          run.template operator()<item_similarity::count>();
+          break;
+        case item_similarity::jaccard:
+          run.template operator()<item_similarity::jaccard>();
+          break;
+        case item_similarity::cosine:
+          run.template operator()<item_similarity::cosine>();
+          break;
+        case item_similarity::lift:
+          run.template operator()<item_similarity::lift>();
+          break;
+        case item_similarity::pmi:
+          run.template operator()<item_similarity::pmi>();
+          break;
+        case item_similarity::npmi:
+          run.template operator()<item_similarity::npmi>();
+          break;
+        case item_similarity::llr:
+          run.template operator()<item_similarity::llr>();
+          break;
+        case item_similarity::confidence:
+          run.template operator()<item_similarity::confidence>();
+          break;
+        case item_similarity::sims:
+          run.template operator()<item_similarity::sims>();
+          break;
+        case item_similarity::bm25:
+          run.template operator()<item_similarity::bm25>();
+          break;
+        case item_similarity::tfidf:
+          run.template operator()<item_similarity::tfidf>();
+          break;
       }
       const std::size_t base = static_cast<std::size_t>(row.item) * kk;
-      nb_len[static_cast<std::size_t>(row.item)] = static_cast<std::int32_t>(heap.drain_to(&nb_ids[base], &nb_scores[base]));
+      nb_len[static_cast<std::size_t>(row.item)] =
+          static_cast<std::int32_t>(heap.drain_to(&nb_ids[base], &nb_scores[base]));
     };
     progress_reporter progress(job, "item_to_item: neighbours", items);
     const bool weighted = uses_values(c.similarity);
@@ -1218,8 +1290,8 @@ class item_to_item {
     // compact into CSR with ascending columns
     std::int64_t nnz = 0;
     for (std::int32_t l : nb_len) nnz += l;
-    RECSYS_REQUIRE(nnz < std::numeric_limits<index_t>::max(), "item_to_item::fit", "more than 2^31-1 neighbour entries (",
-                   nnz, "); lower neighbours");
+    RECSYS_REQUIRE(nnz < std::numeric_limits<index_t>::max(), "item_to_item::fit",
+                   "more than 2^31-1 neighbour entries (", nnz, "); lower neighbours");
     csr_matrix nb(items, items);
     nb.resizeNonZeros(static_cast<Eigen::Index>(nnz));
     index_t* outer = nb.outerIndexPtr();
@@ -1286,10 +1358,10 @@ class item_to_item {
 struct association_rule {
   index_t antecedent = invalid_index;
   index_t consequent = invalid_index;
-  std::int64_t count = 0;   ///< transactions holding both
-  double support = 0;       ///< count / N
-  double confidence = 0;    ///< count / (transactions holding the antecedent) = P(B | A)
-  double lift = 0;          ///< confidence / P(B) = count N / (n_A n_B)
+  std::int64_t count = 0;  ///< transactions holding both
+  double support = 0;      ///< count / N
+  double confidence = 0;   ///< count / (transactions holding the antecedent) = P(B | A)
+  double lift = 0;         ///< confidence / P(B) = count N / (n_A n_B)
   friend bool operator==(const association_rule&, const association_rule&) = default;
 };
 
@@ -1302,20 +1374,22 @@ enum class rule_order {
 
 /// Thresholds of association_rules(); a rule is kept when it meets all of them.
 struct rule_options {
-  double min_support = 0.001;     ///< in [0, 1]
-  double min_confidence = 0.0;    ///< in [0, 1]
-  double min_lift = 1.0;          ///< >= 0 (1: only positively associated pairs)
-  std::int64_t min_count = 1;     ///< >= 1
-  std::size_t max_rules = 0;      ///< keep the strongest this many (0: all)
+  double min_support = 0.001;   ///< in [0, 1]
+  double min_confidence = 0.0;  ///< in [0, 1]
+  double min_lift = 1.0;        ///< >= 0 (1: only positively associated pairs)
+  std::int64_t min_count = 1;   ///< >= 1
+  std::size_t max_rules = 0;    ///< keep the strongest this many (0: all)
   rule_order order = rule_order::lift;
-  int num_threads = 0;            ///< 0: default
+  int num_threads = 0;  ///< 0: default
 
   void validate() const {
     constexpr const char* where = "rule_options";
-    RECSYS_REQUIRE(min_support >= 0.0 && min_support <= 1.0, where, "min_support must be in [0, 1] (got ", min_support, ")");
+    RECSYS_REQUIRE(min_support >= 0.0 && min_support <= 1.0, where, "min_support must be in [0, 1] (got ", min_support,
+                   ")");
     RECSYS_REQUIRE(min_confidence >= 0.0 && min_confidence <= 1.0, where, "min_confidence must be in [0, 1] (got ",
                    min_confidence, ")");
-    RECSYS_REQUIRE(std::isfinite(min_lift) && min_lift >= 0.0, where, "min_lift must be finite and >= 0 (got ", min_lift, ")");
+    RECSYS_REQUIRE(std::isfinite(min_lift) && min_lift >= 0.0, where, "min_lift must be finite and >= 0 (got ",
+                   min_lift, ")");
     RECSYS_REQUIRE(min_count >= 1, where, "min_count must be >= 1 (got ", min_count, ")");
     RECSYS_REQUIRE(num_threads >= 0, where, "num_threads must be >= 0 (got ", num_threads, ")");
   }
@@ -1370,9 +1444,12 @@ inline std::vector<association_rule> mine_rules(incidence x, const rule_options&
   for (const auto& v : per_item) rules.insert(rules.end(), v.begin(), v.end());
   auto key = [&](const association_rule& r) {
     switch (o.order) {
-      case rule_order::confidence: return std::array<double, 3>{r.confidence, r.lift, static_cast<double>(r.count)};
-      case rule_order::support: return std::array<double, 3>{r.support, r.confidence, r.lift};
-      case rule_order::lift: break;
+      case rule_order::confidence:
+        return std::array<double, 3>{r.confidence, r.lift, static_cast<double>(r.count)};
+      case rule_order::support:
+        return std::array<double, 3>{r.support, r.confidence, r.lift};
+      case rule_order::lift:
+        break;
     }
     return std::array<double, 3>{r.lift, r.confidence, static_cast<double>(r.count)};
   };
@@ -1470,7 +1547,8 @@ inline void write_csv_field(std::ostream& os, std::string_view s) {
 /// per line in the given order, item names from `items` (RFC 4180 quoting when a name holds a
 /// comma, a quote, a line break, or leading/trailing blanks), numbers with 9 significant digits.
 /// @throws recsys::invalid_argument if a rule's item is not in `items`.
-inline void write_rules_csv(std::ostream& os, std::span<const association_rule> rules, const id_map<std::string>& items) {
+inline void write_rules_csv(std::ostream& os, std::span<const association_rule> rules,
+                            const id_map<std::string>& items) {
   const auto precision = os.precision(9);
   os << "antecedent,consequent,support,confidence,lift,count\n";
   for (const association_rule& r : rules) {
