@@ -880,7 +880,7 @@ TEST_CASE("item_to_item: item-KNN recommend, score, recency weighting, recommend
   }
 }
 
-TEST_CASE("item_to_item: viewed X also viewed, without what the user bought; cross-occurrence", "[item_to_item]") {
+TEST_CASE("item_to_item: viewed X also viewed, without what the user bought, and cross-occurrence", "[item_to_item]") {
   recsys::interaction_log log;
   for (int u = 0; u < 8; ++u) log.user_ids.insert(name("u", u));
   for (int i = 0; i < 6; ++i) log.item_ids.insert(name("i", i));
@@ -982,7 +982,7 @@ TEST_CASE("item_to_item: invalid inputs throw", "[item_to_item]") {
   CHECK_NOTHROW(recsys::item_to_item(lc).fit(log));
 }
 
-TEST_CASE("set_param: key=value with validation, aliases, units; to_params round-trips", "[item_to_item]") {
+TEST_CASE("set_param: key=value with validation, aliases, units, and to_params round-trips", "[item_to_item]") {
   recsys::item_to_item_config c;
   recsys::set_param(c, "similarity=llr");
   CHECK(c.similarity == item_similarity::llr);
