@@ -462,6 +462,7 @@ struct count_slot {
 /// Rows ahead of the current one whose items the product prefetches.
 inline constexpr std::int64_t kPrefetch = 8;
 
+namespace cooc {
 /// A read prefetch hint (no effect where the compiler has none).
 inline void prefetch(const void* p) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
@@ -470,6 +471,7 @@ inline void prefetch(const void* p) noexcept {
   (void)p;
 #endif
 }
+}  // namespace cooc
 
 /// Per-thread scratch of the product: the dense accumulator over right items.
 template <class Slot>
@@ -533,8 +535,8 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
       for (std::int64_t p = lt.ptr[static_cast<std::size_t>(i)]; p < p_end; ++p) {
         // rows are short and far apart (1M baskets: a cache miss per basket): fetch the row
         // pointer kPrefetch * 2 rows ahead and the row's items kPrefetch rows ahead
-        if (p + 2 * kPrefetch < p_end) prefetch(rptr + lidx[p + 2 * kPrefetch]);
-        if (p + kPrefetch < p_end) prefetch(ridx + rptr[lidx[p + kPrefetch]]);
+        if (p + 2 * kPrefetch < p_end) cooc::prefetch(rptr + lidx[p + 2 * kPrefetch]);
+        if (p + kPrefetch < p_end) cooc::prefetch(ridx + rptr[lidx[p + kPrefetch]]);
         const auto r = static_cast<std::size_t>(lidx[p]);
         const std::int64_t b = rptr[r], e = rptr[r + 1];
         if constexpr (Weighted) {
