@@ -3,20 +3,17 @@
 // held out) beats Popularity-Count on NDCG@10.
 //
 // u.data is read inline (tab-separated user, item, rating, timestamp), as test_split_real_data
-// does, until the MovieLens reader lands; NDCG@10 is computed here with binary relevance until the
-// shared metrics land: DCG = sum over hits at rank r (0-based) of 1 / log2(r + 2), normalised by
-// the DCG of min(10, |targets|) hits, averaged over the held-out users.
+// does; NDCG@10 is recsys::ndcg_at_k (Personalize's definition), averaged over the held-out users.
 #include <recsys/data/split.hpp>
+#include <recsys/eval/metrics.hpp>
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/models/popularity.hpp>
 
 #include "recsys_test.hpp"
 
-#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -36,18 +33,10 @@ recsys::interaction_log movielens() {
 
 template <class Model>
 double ndcg_at_10(const Model& m, const recsys::split& s) {
-  std::map<recsys::index_t, std::set<recsys::index_t>> targets;
-  for (std::size_t r = 0; r < s.test.size(); ++r) targets[s.test.users[r]].insert(s.test.items[r]);
+  std::map<recsys::index_t, std::vector<recsys::index_t>> targets;
+  for (std::size_t r = 0; r < s.test.size(); ++r) targets[s.test.users[r]].push_back(s.test.items[r]);
   double total = 0;
-  for (const auto& [user, items] : targets) {
-    const recsys::topk_result top = m.recommend(user, 10);
-    double dcg = 0, ideal = 0;
-    for (std::size_t r = 0; r < top.size(); ++r)
-      if (items.count(top.ids[r])) dcg += 1.0 / std::log2(static_cast<double>(r) + 2.0);
-    for (std::size_t r = 0; r < std::min<std::size_t>(10, items.size()); ++r)
-      ideal += 1.0 / std::log2(static_cast<double>(r) + 2.0);
-    total += dcg / ideal;
-  }
+  for (const auto& [user, items] : targets) total += recsys::ndcg_at_k(m.recommend(user, 10).ids, items, 10);
   return total / static_cast<double>(targets.size());
 }
 
