@@ -32,6 +32,7 @@
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
 #include <recsys/models/popularity.hpp>
+#include <recsys/models/item_to_item.hpp>
 
 // ranking
 #include <recsys/ranking/filter_expression.hpp>

@@ -177,6 +177,17 @@ class topk_heap {
     heap_.clear();
   }
 
+  /// Writes the kept entries in ranking order into ids/scores[0..size()) without padding,
+  /// empties the heap, and returns how many entries were written (at most k): for callers that
+  /// pack variable-length rows (item-to-item neighbours).
+  std::size_t drain_to(index_t* ids, score_t* scores) noexcept {
+    heap_.sort_best_first();
+    const index_t n = heap_.size();
+    write_padded(heap_.data(), n, n, ids, scores);
+    heap_.clear();
+    return static_cast<std::size_t>(n);
+  }
+
   /// Writes the kept entries in ranking order into ids/scores[0..k), padding with
   /// invalid_index and the lowest score, and empties the heap.
   void drain_into(index_t* ids, score_t* scores) noexcept {
