@@ -22,5 +22,13 @@
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
+#include <recsys/models/popularity.hpp>
+
+// persistence
+#include <recsys/io/npy.hpp>
+#include <recsys/io/model_store.hpp>
+
+// the recipe registry
+#include <recsys/recipes.hpp>
 
 #endif  // RECSYS_RECSYS_HPP
