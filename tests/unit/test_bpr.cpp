@@ -694,17 +694,17 @@ TEST_CASE("bpr: bad matrices and configurations are refused", "[bpr][errors]") {
   CHECK_THROWS_AS(recsys::validate(bad), recsys::invalid_argument);
 }
 
-TEST_CASE("bpr: set_option applies key=value strings with validation", "[bpr][options]") {
+TEST_CASE("bpr: set_param applies key=value strings with validation", "[bpr][params]") {
   recsys::bpr_config c;
-  recsys::set_option(c, "factors=128");
-  recsys::set_option(c, " epochs = 12 ");
-  recsys::set_option(c, "learning_rate=1e-2");
-  recsys::set_option(c, "regularization=0.02");
-  recsys::set_option(c, "sample_alpha=0.75");
-  recsys::set_option(c, "verify_negatives=false");
-  recsys::set_option(c, "hogwild=on");
-  recsys::set_option(c, "user_regularization", "0.5");
-  recsys::set_option(c, "seed=18446744073709551615");
+  recsys::set_param(c, "factors=128");
+  recsys::set_param(c, " epochs = 12 ");
+  recsys::set_param(c, "learning_rate=1e-2");
+  recsys::set_param(c, "regularization=0.02");
+  recsys::set_param(c, "sample_alpha=0.75");
+  recsys::set_param(c, "verify_negatives=false");
+  recsys::set_param(c, "hogwild=on");
+  recsys::set_param(c, "user_regularization", "0.5");
+  recsys::set_param(c, "seed=18446744073709551615");
   CHECK(c.factors == 128);
   CHECK(c.epochs == 12);
   CHECK(c.learning_rate == 0.01f);
@@ -721,11 +721,11 @@ TEST_CASE("bpr: set_option applies key=value strings with validation", "[bpr][op
                           "learning_rate=inf", "learning_rate=0", "sample_alpha=9", "verify_negatives=maybe",
                           "max_trials=5", "no_such_key=1", "factors", "=3"}) {
     INFO(bad);
-    CHECK_THROWS_AS(recsys::set_option(c, bad), recsys::invalid_argument);
+    CHECK_THROWS_AS(recsys::set_param(c, bad), recsys::invalid_argument);
     CHECK(unchanged());
   }
   try {
-    recsys::set_option(c, "fators=3");
+    recsys::set_param(c, "fators=3");
   } catch (const recsys::invalid_argument& e) {
     const std::string what = e.what();
     CHECK(what.find("fators") != std::string::npos);
@@ -733,21 +733,30 @@ TEST_CASE("bpr: set_option applies key=value strings with validation", "[bpr][op
   }
 
   recsys::warp_config w;
-  recsys::set_option(w, "max_trials=50");
-  recsys::set_option(w, "max_rank_weight=5");
+  recsys::set_param(w, "max_trials=50");
+  recsys::set_param(w, "max_rank_weight=5");
   CHECK(w.max_trials == 50);
   CHECK(w.max_rank_weight == 5.0f);
-  CHECK_THROWS_AS(recsys::set_option(w, "max_trials=0"), recsys::invalid_argument);
+  CHECK_THROWS_AS(recsys::set_param(w, "max_trials=0"), recsys::invalid_argument);
 
-  // Every listed key is accepted by set_option (with a valid value), and the CLI keys exist.
-  for (const auto& o : recsys::warp_options()) {
-    const std::string key = o.name;
-    const std::string value = key == "item_bias" || key == "verify_negatives" || key == "hogwild" ? "true" : "1";
-    INFO(key);
-    CHECK_NOTHROW(recsys::set_option(w, key, value));
+  // Every listed key is accepted by set_param with its listed default, which round-trips.
+  recsys::warp_config fresh;
+  for (const auto& p : recsys::warp_params()) {
+    INFO(p.name << " = " << p.default_value);
+    if (!p.default_value.empty()) CHECK_NOTHROW(recsys::set_param(fresh, p.name, p.default_value));
   }
+  for (std::size_t n = 0; n < recsys::warp_params().size(); ++n)
+    CHECK(recsys::warp_params(fresh)[n].default_value == recsys::warp_params()[n].default_value);
+  recsys::bpr_config tuned;
+  recsys::set_param(tuned, "learning_rate=0.0123");
+  recsys::set_param(tuned, "user_regularization=0.25");
+  recsys::bpr_config copy;
+  for (const auto& p : recsys::bpr_params(tuned))
+    if (!p.default_value.empty()) recsys::set_param(copy, p.name, p.default_value);
+  CHECK(copy.learning_rate == tuned.learning_rate);
+  CHECK(copy.user_regularization == tuned.user_regularization);
   std::set<std::string> names;
-  for (const auto& o : recsys::bpr_options()) names.insert(o.name);
+  for (const auto& o : recsys::bpr_params()) names.insert(o.name);
   for (const char* k : {"factors", "epochs", "learning_rate", "regularization", "sample_alpha", "verify_negatives",
                         "hogwild"})
     CHECK(names.count(k) == 1);

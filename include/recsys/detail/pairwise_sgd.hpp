@@ -14,9 +14,13 @@
 ///   is S sub-epochs; in sub-epoch s the S strata (g, (g + shift_s) mod S) touch pairwise
 ///   disjoint users and items, so they run in parallel without any write conflict. A positive of
 ///   stratum (g, h) is contrasted with negatives drawn from item block h, so a stratum never
-///   touches an item row outside its block. Each stratum draws from its own random stream
-///   (seed, epoch, g, h). Nothing depends on the thread count or on timing: the factors are
-///   bitwise identical for any number of threads.
+///   touches an item row outside its block. A stratum visits its interactions user by user, the
+///   users in the epoch's random order (a user has about 1/S of its items in a stratum, so its
+///   runs are short, and its factor row and positives stay in cache across the run). Each
+///   stratum draws from its own random stream (seed, epoch, g, h). The sub-epochs are not
+///   separated by barriers: a stratum task waits only for the previous tasks on its user block
+///   and its item block (a task graph). Nothing depends on the thread count or on timing: the
+///   factors are bitwise identical for any number of threads.
 /// - hogwild: implicit's scheme. Blocks of samples drawn with replacement from all interactions
 ///   (each block with its own stream), negatives from the whole catalogue, lock-free updates of
 ///   the shared factors. Fastest, not reproducible.
@@ -224,21 +228,44 @@ inline void warp_update(float* u, float* vi, float* vj, float* bi, float* bj, in
   return std::min(w, max_weight);
 }
 
-inline void prefetch_row(const float* p, int f) noexcept {
-#if defined(__GNUC__)
-  for (int o = 0; o < f; o += 16) __builtin_prefetch(p + o, 1, 3);
-#else
-  (void)p;
-  (void)f;
-#endif
-}
-
+// Software prefetches. On x86 with GCC/Clang they are inline asm: GCC 12 at -O3 deletes
+// __builtin_prefetch calls from some inlined helpers (it treats them as free of side effects),
+// which silently removed the prefetching of CSR rows.
 inline void prefetch_read(const void* p) noexcept {
-#if defined(__GNUC__)
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#elif defined(__GNUC__)
   __builtin_prefetch(p, 0, 3);
 #else
   (void)p;
 #endif
+}
+
+inline void prefetch_write(const void* p) noexcept {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) && defined(__PRFCHW__)
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  prefetch_read(p);
+#endif
+}
+
+/// Prefetches a factor row of f floats for writing.
+inline void prefetch_row(const float* p, int f) noexcept {
+  for (int o = 0; o < f; o += 16) prefetch_write(p + o);
+}
+
+/// Prefetches the cache lines a binary search over inner[begin, end) reads first: the whole
+/// row when it spans at most 8 lines, else the lines of the first probes (1/2, 1/4, 3/4, ...).
+inline void prefetch_row_search(const index_t* inner, index_t begin, index_t end) noexcept {
+  constexpr index_t per_line = 64 / sizeof(index_t);
+  const index_t n = end - begin;
+  if (n <= 8 * per_line) {
+    for (index_t k = 0; k < n; k += per_line) prefetch_read(inner + begin + k);
+    if (n > 0) prefetch_read(inner + end - 1);
+    return;
+  }
+  for (int d = 2; d <= 8; d *= 2)
+    for (int q = 1; q < d; q += 2) prefetch_read(inner + begin + static_cast<index_t>(static_cast<std::int64_t>(n) * q / d));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -256,10 +283,24 @@ struct negative_sampler {
   }
 };
 
-/// True when `item` is stored in row `user` of a CSR matrix with sorted rows.
+/// True when `item` is stored in row `user` of a CSR matrix with sorted rows. Short rows are
+/// scanned (a branch-free loop the compiler vectorises); long rows are binary-searched without
+/// data-dependent branches (a branchy search mispredicts on every probe).
 [[nodiscard]] inline bool row_contains(const index_t* outer, const index_t* inner, index_t user,
                                        index_t item) noexcept {
-  return std::binary_search(inner + outer[user], inner + outer[user + 1], item);
+  const index_t* p = inner + outer[user];
+  index_t n = outer[user + 1] - outer[user];
+  if (n <= 96) {
+    int hit = 0;
+    for (index_t k = 0; k < n; ++k) hit |= p[k] == item ? 1 : 0;
+    return hit != 0;
+  }
+  while (n > 1) {
+    const index_t half = n / 2;
+    p = p[half] <= item ? p + half : p;
+    n -= half;
+  }
+  return *p == item;
 }
 
 /// Attempts at drawing a BPR negative (≠ the positive, and not a positive of the user when
@@ -297,8 +338,9 @@ inline index_t draw_bpr_negative(const pass_context& c, const negative_sampler& 
   return invalid_index;
 }
 
-/// Trains on pairs[0, n) in order. Negatives are drawn `distance` samples ahead so that the
-/// rows of the next samples are prefetched while the current one is updated.
+/// Trains on pairs[0, n) in order. A candidate negative is drawn `distance` samples ahead so
+/// that the factor rows and the positives of the coming samples are prefetched while the
+/// current one is updated; it is verified (and re-drawn if it is a positive) when used.
 template <int F, pairwise_loss Loss>
 void process_pairs(const pass_context& c, const ui_pair* pairs, std::size_t n, const negative_sampler& neg, rng& r,
                    float lr, pairwise_sums& sums) {
@@ -309,19 +351,18 @@ void process_pairs(const pass_context& c, const ui_pair* pairs, std::size_t n, c
   const bool prefetch_csr = c.verify && Loss == pairwise_loss::bpr;
   const auto prepare = [&](std::size_t t) {
     const ui_pair p = pairs[t];
-    const index_t j = Loss == pairwise_loss::bpr ? draw_bpr_negative(c, neg, r, p) : neg(r);
+    index_t j = neg(r);
+    if (j == p.item) j = neg(r);
     ring[t % distance] = j;
     prefetch_row(row(c.users, p.user), f);
     prefetch_row(row(c.items, p.item), f);
-    if (j >= 0) prefetch_row(row(c.items, j), f);
+    prefetch_row(row(c.items, j), f);
+    if (prefetch_csr) prefetch_row_search(c.inner, c.outer[p.user], c.outer[p.user + 1]);
   };
-  if (prefetch_csr)
-    for (std::size_t t = 0; t < std::min(n, 2 * distance); ++t) prefetch_read(c.inner + c.outer[pairs[t].user]);
   for (std::size_t t = 0; t < std::min(n, distance); ++t) prepare(t);
 
   for (std::size_t t = 0; t < n; ++t) {
-    if (prefetch_csr && t + 2 * distance < n) prefetch_read(c.inner + c.outer[pairs[t + 2 * distance].user]);
-    const index_t j0 = ring[t % distance];
+    index_t j0 = ring[t % distance];
     if (t + distance < n) prepare(t + distance);
     const ui_pair p = pairs[t];
     ++sums.samples;
@@ -330,6 +371,8 @@ void process_pairs(const pass_context& c, const ui_pair* pairs, std::size_t n, c
     float* bi = c.bias != nullptr ? c.bias + p.item : nullptr;
 
     if constexpr (Loss == pairwise_loss::bpr) {
+      if (j0 == p.item || (c.verify && row_contains(c.outer, c.inner, p.user, j0)))
+        j0 = draw_bpr_negative(c, neg, r, p);
       if (j0 < 0) {
         ++sums.skipped;
         continue;
@@ -593,20 +636,10 @@ class pairwise_engine {
       for (auto p = item_begin_[static_cast<std::size_t>(h)]; p < item_begin_[static_cast<std::size_t>(h) + 1]; ++p)
         item_group_[static_cast<std::size_t>(item_perm_[static_cast<std::size_t>(p)])] = static_cast<std::uint16_t>(h);
 
-    // Users of each block in ascending order (sequential reads of the CSR while bucketing).
-    std::vector<std::uint16_t> user_group(static_cast<std::size_t>(num_users_));
-    for (int g = 0; g < S; ++g)
-      for (auto p = block_begin(g, num_users_, S); p < block_begin(g + 1, num_users_, S); ++p)
-        user_group[static_cast<std::size_t>(user_perm_[static_cast<std::size_t>(p)])] = static_cast<std::uint16_t>(g);
-    group_users_begin_.assign(static_cast<std::size_t>(S) + 1, 0);
-    for (index_t u = 0; u < num_users_; ++u) ++group_users_begin_[user_group[static_cast<std::size_t>(u)] + 1u];
-    for (int g = 0; g < S; ++g) group_users_begin_[static_cast<std::size_t>(g) + 1] += group_users_begin_[static_cast<std::size_t>(g)];
-    group_users_.resize(static_cast<std::size_t>(num_users_));
-    {
-      std::vector<std::int64_t> fill(group_users_begin_.begin(), group_users_begin_.end() - 1);
-      for (index_t u = 0; u < num_users_; ++u)
-        group_users_[static_cast<std::size_t>(fill[user_group[static_cast<std::size_t>(u)]]++)] = u;
-    }
+    // User block g is user_perm_[block_begin(g), block_begin(g + 1)), in that (random) order:
+    // a stratum lists its interactions user by user in this order.
+    group_users_begin_.resize(static_cast<std::size_t>(S) + 1);
+    for (int g = 0; g <= S; ++g) group_users_begin_[static_cast<std::size_t>(g)] = block_begin(g, num_users_, S);
 
     // Stratum (g, h) will be pairs_[offsets_[g*S+h], offsets_[g*S+h+1]); user block g owns
     // pairs_[group_nnz_[g], group_nnz_[g+1]) and fills it in bucket_group(g).
@@ -615,7 +648,7 @@ class pairwise_engine {
     for (int g = 0; g < S; ++g) {
       std::int64_t n = 0;
       for (auto p = group_users_begin_[static_cast<std::size_t>(g)]; p < group_users_begin_[static_cast<std::size_t>(g) + 1]; ++p) {
-        const index_t u = group_users_[static_cast<std::size_t>(p)];
+        const index_t u = user_perm_[static_cast<std::size_t>(p)];
         n += outer[u + 1] - outer[u];
       }
       group_nnz_[static_cast<std::size_t>(g) + 1] = group_nnz_[static_cast<std::size_t>(g)] + n;
@@ -652,14 +685,14 @@ class pairwise_engine {
     const auto ub = group_users_begin_[static_cast<std::size_t>(g)];
     const auto ue = group_users_begin_[static_cast<std::size_t>(g) + 1];
     for (auto p = ub; p < ue; ++p) {
-      const index_t u = group_users_[static_cast<std::size_t>(p)];
+      const index_t u = user_perm_[static_cast<std::size_t>(p)];
       for (index_t n = outer[u]; n < outer[u + 1]; ++n) ++count[item_group_[static_cast<std::size_t>(inner[n])] + 1u];
     }
     count[0] = group_nnz_[static_cast<std::size_t>(g)];
     for (int h = 0; h < S; ++h) count[static_cast<std::size_t>(h) + 1] += count[static_cast<std::size_t>(h)];
     for (int h = 0; h < S; ++h) offsets_[static_cast<std::size_t>(g) * static_cast<std::size_t>(S) + static_cast<std::size_t>(h)] = count[static_cast<std::size_t>(h)];
     for (auto p = ub; p < ue; ++p) {
-      const index_t u = group_users_[static_cast<std::size_t>(p)];
+      const index_t u = user_perm_[static_cast<std::size_t>(p)];
       for (index_t n = outer[u]; n < outer[u + 1]; ++n) {
         const index_t i = inner[n];
         pairs_[static_cast<std::size_t>(count[item_group_[static_cast<std::size_t>(i)]]++)] = {u, i};
@@ -713,7 +746,6 @@ class pairwise_engine {
       rng r(s_.seed, stream_tag("bpr.sgd"),
             (static_cast<std::uint64_t>(epoch) * su + static_cast<std::uint64_t>(g)) * su + h);
       ui_pair* first = pairs_.data() + begin;
-      shuffle(first, first + (end - begin), r);
       negative_sampler neg;
       neg.items = item_perm_.data() + item_begin_[h];
       neg.n = static_cast<std::uint32_t>(item_begin_[h + 1] - item_begin_[h]);
@@ -777,7 +809,7 @@ class pairwise_engine {
   alias_table global_table_;
   std::vector<index_t> user_of_;
   // stratified plan (rebuilt every epoch)
-  std::vector<index_t> user_perm_, item_perm_, group_users_;
+  std::vector<index_t> user_perm_, item_perm_;
   std::vector<std::int64_t> group_users_begin_, item_begin_, offsets_, group_nnz_;
   std::vector<std::uint16_t> item_group_;
   std::vector<std::int64_t> shift_;

@@ -34,7 +34,7 @@
 ///
 /// @code
 ///   recsys::bpr_config cfg;                    // defaults do well out of the box
-///   recsys::set_option(cfg, "factors=128");    // what the CLI's --set does
+///   recsys::set_param(cfg, "factors=128");     // what the CLI's --set does
 ///   recsys::bpr_model model(cfg);
 ///   model.fit(train);                          // recsys::csr_matrix users x items
 ///   recsys::topk_result top = model.recommend(user, 10);
@@ -44,7 +44,7 @@
 ///   auto fresh = warp.recommend_for_history(items_just_viewed, {}, 10);
 /// @endcode
 
-#include <recsys/detail/options.hpp>
+#include <recsys/detail/params.hpp>
 #include <recsys/detail/pairwise_sgd.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/models/factor_model.hpp>
@@ -53,6 +53,7 @@
 #include <recsys/random.hpp>
 #include <recsys/types.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -62,6 +63,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -98,13 +100,13 @@ struct pairwise_epoch {
 };
 
 /// Hyperparameters of recsys::bpr_model. Validated by the model's constructor and by fit();
-/// set_option(cfg, "key=value") sets one by name (the CLI's --set).
+/// set_param(cfg, key, value) sets one by name (the CLI's --set).
 struct bpr_config {
   index_t factors = 64;                 ///< latent dimensions (32, 64, 128 take the fastest kernels)
   int epochs = 40;                      ///< passes over the interactions (>= 1)
-  float learning_rate = 0.05f;          ///< SGD step of the first epoch (> 0)
+  float learning_rate = 0.1f;           ///< SGD step of the first epoch (> 0)
   float learning_rate_decay = 0.95f;    ///< per-epoch multiplier: lr_e = learning_rate * decay^e, in (0, 1]
-  float regularization = 0.005f;        ///< L2 weight of every component unless overridden below (>= 0)
+  float regularization = 0.02f;         ///< L2 weight of every component unless overridden below (>= 0)
   std::optional<float> user_regularization = std::nullopt;           ///< overrides regularization for user factors
   std::optional<float> positive_item_regularization = std::nullopt;  ///< ... for the positive item's factors
   std::optional<float> negative_item_regularization = std::nullopt;  ///< ... for the negative item's factors
@@ -128,9 +130,9 @@ struct bpr_config {
 struct warp_config {
   index_t factors = 64;
   int epochs = 40;
-  float learning_rate = 0.02f;
+  float learning_rate = 0.004f;         ///< smaller than BPR's: WARP's rank weight scales each step by up to ln(n_items)
   float learning_rate_decay = 0.95f;
-  float regularization = 0.005f;
+  float regularization = 0.5f;          ///< larger than BPR's, for the same reason
   std::optional<float> user_regularization = std::nullopt;
   std::optional<float> positive_item_regularization = std::nullopt;
   std::optional<float> negative_item_regularization = std::nullopt;
@@ -149,6 +151,14 @@ struct warp_config {
   early_stopping<pairwise_model<warp_config>> early_stop = {};
 
   static constexpr const char* name = "warp_model";
+};
+
+/// One hyperparameter of bpr_config / warp_config as text: its key for set_param, its value
+/// and a one-line help (the fields of the recipe registry's recipe_param).
+struct pairwise_param {
+  std::string name;
+  std::string default_value;
+  std::string help;
 };
 
 namespace detail {
@@ -220,45 +230,57 @@ pairwise_settings resolve_pairwise_settings(const Config& c, const char* where) 
   return s;
 }
 
-inline constexpr option_info pairwise_common_options[] = {
-    {"factors", "latent dimensions (int >= 1)"},
-    {"epochs", "training epochs (int >= 1)"},
-    {"learning_rate", "SGD step of the first epoch (> 0)"},
-    {"learning_rate_decay", "per-epoch multiplier of the learning rate, in (0, 1]"},
-    {"regularization", "L2 weight of every component (>= 0)"},
-    {"user_regularization", "L2 weight of user factors (>= 0; default: regularization)"},
-    {"positive_item_regularization", "L2 weight of positive-item factors (>= 0; default: regularization)"},
-    {"negative_item_regularization", "L2 weight of negative-item factors (>= 0; default: regularization)"},
-    {"bias_regularization", "L2 weight of item biases (>= 0; default: regularization)"},
-    {"item_bias", "learn a per-item bias (bool)"},
-    {"sample_alpha", "negatives drawn ~ popularity^alpha, 0 = uniform, in [0, 4]"},
-    {"verify_negatives", "re-draw negatives that are positives of the user (bool)"},
-    {"hogwild", "lock-free parallel updates: faster, not reproducible (bool)"},
-    {"num_threads", "threads, 0 = all cores (int >= 0)"},
-    {"blocks", "strata per side of the deterministic schedule, 0 = auto (int in [0, 4096])"},
-    {"seed", "random seed (unsigned int)"},
-    {"init_scale", "initial factors ~ N(0, (init_scale/sqrt(factors))^2) (> 0)"},
-    {"fold_in_epochs", "SGD passes over a history in recommend_for_history (int >= 1)"},
-};
-
-inline constexpr option_info warp_only_options[] = {
-    {"max_trials", "negatives drawn per positive to find a margin violator (int in [1, 1000000])"},
-    {"max_rank_weight", "cap of the rank weight ln(floor((n_items-1)/trials)) (> 0)"},
-};
+/// Renders a hyperparameter value as text that set_param reads back exactly.
+inline std::string param_text(float v) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::string();
+}
+inline std::string param_text(std::int64_t v) { return std::to_string(v); }
+inline std::string param_text(std::uint64_t v) { return std::to_string(v); }
+inline std::string param_text(bool v) { return v ? "true" : "false"; }
+inline std::string param_text(const std::optional<float>& v) { return v ? param_text(*v) : std::string(); }
 
 template <class Config>
-std::vector<option_info> pairwise_options() {
-  std::vector<option_info> out(std::begin(pairwise_common_options), std::end(pairwise_common_options));
-  if constexpr (is_warp_config<Config>) out.insert(out.end(), std::begin(warp_only_options), std::end(warp_only_options));
-  return out;
+std::vector<pairwise_param> pairwise_params(const Config& c) {
+  std::vector<pairwise_param> p = {
+      {"factors", param_text(std::int64_t{c.factors}), "latent dimensions (32, 64 and 128 are fastest)"},
+      {"epochs", param_text(std::int64_t{c.epochs}), "passes over the interactions"},
+      {"learning_rate", param_text(c.learning_rate), "SGD step of the first epoch"},
+      {"learning_rate_decay", param_text(c.learning_rate_decay), "per-epoch multiplier of the learning rate, in (0, 1]"},
+      {"regularization", param_text(c.regularization), "L2 weight of every component"},
+      {"user_regularization", param_text(c.user_regularization), "L2 weight of user factors (empty: regularization)"},
+      {"positive_item_regularization", param_text(c.positive_item_regularization),
+       "L2 weight of positive-item factors (empty: regularization)"},
+      {"negative_item_regularization", param_text(c.negative_item_regularization),
+       "L2 weight of negative-item factors (empty: regularization)"},
+      {"bias_regularization", param_text(c.bias_regularization), "L2 weight of item biases (empty: regularization)"},
+      {"item_bias", param_text(c.item_bias), "learn a per-item bias"},
+      {"sample_alpha", param_text(c.sample_alpha), "negatives drawn ~ popularity^alpha; 0 = uniform; in [0, 4]"},
+      {"verify_negatives", param_text(c.verify_negatives), "re-draw negatives that are positives of the user"},
+      {"hogwild", param_text(c.hogwild), "lock-free parallel updates: faster, not reproducible"},
+      {"num_threads", param_text(std::int64_t{c.num_threads}), "threads, 0 = all cores"},
+      {"blocks", param_text(std::int64_t{c.blocks}), "strata per side of the deterministic schedule, 0 = auto"},
+      {"seed", param_text(std::uint64_t{c.seed}), "random seed"},
+      {"init_scale", param_text(c.init_scale), "initial factors ~ N(0, (init_scale / sqrt(factors))^2)"},
+      {"fold_in_epochs", param_text(std::int64_t{c.fold_in_epochs}), "SGD passes over a history in recommend_for_history"},
+  };
+  if constexpr (is_warp_config<Config>) {
+    p.push_back({"max_trials", param_text(std::int64_t{c.max_trials}),
+                 "negatives drawn per positive to find a margin violator"});
+    p.push_back({"max_rank_weight", param_text(c.max_rank_weight), "cap of the rank weight ln(floor((n_items-1)/trials))"});
+  }
+  return p;
 }
 
 template <class Config>
-void set_pairwise_option(Config& cfg, std::string_view key, std::string_view value) {
-  const std::string where = std::string("set_option(") + (is_warp_config<Config> ? "warp_config" : "bpr_config") + ")";
+void set_pairwise_param(Config& cfg, std::string_view key, std::string_view value) {
+  const char* where = is_warp_config<Config> ? "warp_config::set_param" : "bpr_config::set_param";
   Config c = cfg;
-  const auto as_int = [&] { return parse_int<int>(where, key, value); };
-  const auto as_float = [&] { return static_cast<float>(parse_real(where, key, value)); };
+  const auto as_int = [&] {
+    return static_cast<int>(parse_int(where, key, value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+  };
+  const auto as_float = [&] { return static_cast<float>(parse_double(where, key, value)); };
   const auto as_bool = [&] { return parse_bool(where, key, value); };
   if (key == "factors") c.factors = as_int();
   else if (key == "epochs") c.epochs = as_int();
@@ -275,56 +297,84 @@ void set_pairwise_option(Config& cfg, std::string_view key, std::string_view val
   else if (key == "hogwild") c.hogwild = as_bool();
   else if (key == "num_threads") c.num_threads = as_int();
   else if (key == "blocks") c.blocks = as_int();
-  else if (key == "seed") c.seed = parse_int<std::uint64_t>(where, key, value);
-  else if (key == "init_scale") c.init_scale = as_float();
+  else if (key == "seed") {
+    // The whole unsigned 64-bit range (seeds are often hashes).
+    std::uint64_t x = 0;
+    const char* end = value.data() + value.size();
+    const auto [ptr, ec] = std::from_chars(value.data(), end, x);
+    RECSYS_REQUIRE(!value.empty() && ec == std::errc() && ptr == end, where, "'", key,
+                   "' needs an unsigned integer (got '", value, "')");
+    c.seed = x;
+  } else if (key == "init_scale") c.init_scale = as_float();
   else if (key == "fold_in_epochs") c.fold_in_epochs = as_int();
   else if (is_warp_config<Config> && key == "max_trials") {
     if constexpr (is_warp_config<Config>) c.max_trials = as_int();
   } else if (is_warp_config<Config> && key == "max_rank_weight") {
     if constexpr (is_warp_config<Config>) c.max_rank_weight = as_float();
   } else {
-    const auto known = pairwise_options<Config>();
-    throw_invalid_argument(where, "unknown option \"", key, "\"; known options: ",
-                           option_names(known));
+    std::string names;
+    for (const auto& p : pairwise_params(c)) names += (names.empty() ? "" : ", ") + p.name;
+    throw_invalid_argument(where, "unknown parameter '", key, "' (known: ", names, ")");
   }
   validate_pairwise_config(c, where);
   cfg = std::move(c);
 }
 
+/// Splits "key=value" (spaces around either side trimmed).
+inline std::pair<std::string_view, std::string_view> split_assignment(const char* where, std::string_view text) {
+  const auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  const auto eq = text.find('=');
+  RECSYS_REQUIRE(eq != std::string_view::npos, where, "expected key=value (got '", text, "')");
+  const std::string_view key = trim(text.substr(0, eq));
+  RECSYS_REQUIRE(!key.empty(), where, "empty key in '", text, "'");
+  return {key, trim(text.substr(eq + 1))};
+}
+
 }  // namespace detail
 
-/// Sets one hyperparameter of `cfg` from its name and its text value, e.g.
-/// set_option(cfg, "learning_rate", "0.02"). Keys: factors, epochs, learning_rate,
-/// learning_rate_decay, regularization, user_regularization, positive_item_regularization,
-/// negative_item_regularization, bias_regularization, item_bias, sample_alpha,
-/// verify_negatives, hogwild, num_threads, blocks, seed, init_scale, fold_in_epochs (and for
-/// warp_config: max_trials, max_rank_weight). Values must parse completely (ints, finite
-/// numbers, true/false/1/0/yes/no/on/off) and be in range.
-/// @throws recsys::invalid_argument naming the key and value (unknown keys list the known
-///         ones); `cfg` is unchanged then.
-inline void set_option(bpr_config& cfg, std::string_view key, std::string_view value) {
-  detail::set_pairwise_option(cfg, key, value);
+/// Sets one hyperparameter from text: what the CLI's `--set key=value` and the recipe registry
+/// do, e.g. set_param(cfg, "learning_rate", "0.02"). Keys (see bpr_params() for defaults and
+/// help): factors, epochs, learning_rate, learning_rate_decay, regularization,
+/// user_regularization, positive_item_regularization, negative_item_regularization,
+/// bias_regularization, item_bias, sample_alpha, verify_negatives, hogwild, num_threads,
+/// blocks, seed, init_scale, fold_in_epochs; warp_config also max_trials and max_rank_weight.
+/// The value must parse completely (integers, finite numbers, true/false/1/0/yes/no/on/off)
+/// and be in range (the checks of validate()).
+/// @throws recsys::invalid_argument naming the key and value (an unknown key lists the known
+///         ones); `cfg` is left unchanged.
+inline void set_param(bpr_config& cfg, std::string_view key, std::string_view value) {
+  detail::set_pairwise_param(cfg, key, value);
 }
-/// @copydoc set_option(bpr_config&, std::string_view, std::string_view)
-inline void set_option(warp_config& cfg, std::string_view key, std::string_view value) {
-  detail::set_pairwise_option(cfg, key, value);
+/// @copydoc set_param(bpr_config&, std::string_view, std::string_view)
+inline void set_param(warp_config& cfg, std::string_view key, std::string_view value) {
+  detail::set_pairwise_param(cfg, key, value);
 }
-/// Applies one "key=value" assignment (the CLI's `--set key=value`), spaces around either
-/// side ignored. @code recsys::set_option(cfg, "max_trials=20"); @endcode
+/// Applies one "key=value" assignment, spaces around either side ignored.
+/// @code recsys::set_param(cfg, "max_trials=20"); @endcode
 /// @throws recsys::invalid_argument on a missing '=', an unknown key or a bad value.
-inline void set_option(bpr_config& cfg, std::string_view assignment) {
-  const auto [key, value] = detail::split_assignment("set_option(bpr_config)", assignment);
-  set_option(cfg, key, value);
+inline void set_param(bpr_config& cfg, std::string_view assignment) {
+  const auto [key, value] = detail::split_assignment("bpr_config::set_param", assignment);
+  set_param(cfg, key, value);
 }
-/// @copydoc set_option(bpr_config&, std::string_view)
-inline void set_option(warp_config& cfg, std::string_view assignment) {
-  const auto [key, value] = detail::split_assignment("set_option(warp_config)", assignment);
-  set_option(cfg, key, value);
+/// @copydoc set_param(bpr_config&, std::string_view)
+inline void set_param(warp_config& cfg, std::string_view assignment) {
+  const auto [key, value] = detail::split_assignment("warp_config::set_param", assignment);
+  set_param(cfg, key, value);
 }
-/// The keys set_option accepts for bpr_config, with one-line descriptions.
-inline std::vector<option_info> bpr_options() { return detail::pairwise_options<bpr_config>(); }
-/// The keys set_option accepts for warp_config, with one-line descriptions.
-inline std::vector<option_info> warp_options() { return detail::pairwise_options<warp_config>(); }
+/// Every key set_param accepts for `cfg`'s type, with its value in `cfg` as text (what
+/// set_param reads back; empty for an unset override) and a one-line help. With the default
+/// config, the recipe registry's defaults.
+[[nodiscard]] inline std::vector<pairwise_param> bpr_params(const bpr_config& cfg = {}) {
+  return detail::pairwise_params(cfg);
+}
+/// @copydoc bpr_params
+[[nodiscard]] inline std::vector<pairwise_param> warp_params(const warp_config& cfg = {}) {
+  return detail::pairwise_params(cfg);
+}
 
 /// Validates a configuration. @throws recsys::invalid_argument naming the bad field.
 inline void validate(const bpr_config& cfg) { detail::validate_pairwise_config(cfg, "bpr_config"); }
@@ -347,8 +397,8 @@ class pairwise_model : public factor_model<float> {
 
   /// Trains on a users x items interaction matrix (every stored entry is a positive).
   ///
-  /// One epoch visits every interaction once (deterministic mode, in a random order) or draws
-  /// as many with replacement (hogwild). Progress: one stage "<name>: epoch" per epoch
+  /// One epoch visits every interaction once (deterministic mode: stratum by stratum, user by
+  /// user in a random user order) or draws as many with replacement (hogwild). Progress: one stage "<name>: epoch" per epoch
   /// (done/total = samples, metric "auc"), and "<name>: validation" (metric "validation")
   /// when early stopping evaluates.
   ///
