@@ -18,6 +18,7 @@
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
 #include <recsys/data/baskets.hpp>
+#include <recsys/data/synthetic.hpp>
 
 // models
 #include <recsys/models/recommender.hpp>
