@@ -1,21 +1,39 @@
 // SPDX-License-Identifier: Apache-2.0
-// BPR / WARP epoch throughput (samples/s) on the synthetic benchmark set (50k users x 20k items
-// x ~2M interactions), 2 threads, deterministic (stratified) and Hogwild schedules, and the
+// BPR / WARP epoch throughput (samples/s) on the shared synthetic benchmark set
+// (synthetic_config::benchmark(): 50k users x 20k items x 2M events, as a binary matrix of the
+// distinct pairs), 2 threads, deterministic (stratified) and Hogwild schedules, and the
 // deterministic / Hogwild time ratio measured by alternating epochs in one run.
 //
 // Reference (issue 6): implicit 0.7.3's BPR (Hogwild, 2 threads) takes ~0.48 s per epoch on this
 // data at f = 64 (~4M samples/s) and ~0.92 s at f = 128 on this machine class.
+#include <recsys/data/synthetic.hpp>
 #include <recsys/models/bpr.hpp>
 
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include "bench_support.hpp"
-#include "bpr_bench_data.hpp"
 
 namespace {
+
+/// The benchmark log as a binary users x items matrix (smoke run: the demo set).
+const recsys::csr_matrix& bpr_data() {
+  static const recsys::csr_matrix x = [] {
+    const auto cfg = recsys::bench::smoke() ? recsys::synthetic_config::demo() : recsys::synthetic_config::benchmark();
+    const recsys::interaction_log log = recsys::generate_interactions(cfg);
+    std::vector<Eigen::Triplet<float, recsys::index_t>> trips;
+    trips.reserve(log.size());
+    for (std::size_t r = 0; r < log.size(); ++r) trips.emplace_back(log.users[r], log.items[r], 1.0f);
+    recsys::csr_matrix m(log.num_users(), log.num_items());
+    m.setFromTriplets(trips.begin(), trips.end(), [](float a, float) { return a; });
+    m.makeCompressed();
+    return m;
+  }();
+  return x;
+}
 
 using recsys::detail::pairwise_loss;
 
@@ -63,7 +81,7 @@ int warmup_epochs() { return recsys::bench::size(3, 1); }
 
 template <pairwise_loss Loss, bool Hogwild>
 void BM_pairwise_epoch(benchmark::State& state) {
-  const recsys::csr_matrix& x = recsys::bench::bpr_data();
+  const recsys::csr_matrix& x = bpr_data();
   trainer t(Loss, Hogwild, static_cast<int>(state.range(0)), x);
   for (int e = 0; e < warmup_epochs(); ++e) t.run(x);
   double seconds = 0.0;
@@ -72,13 +90,14 @@ void BM_pairwise_epoch(benchmark::State& state) {
   state.counters["samples/s"] = benchmark::Counter(samples / seconds);
   state.counters["s/epoch"] = benchmark::Counter(seconds / static_cast<double>(state.iterations()));
   state.counters["threads"] = bench_threads;
+  state.counters["interactions"] = static_cast<double>(x.nonZeros());
 }
 
 // Deterministic and Hogwild epochs alternate inside one timing loop, so both see the same
 // machine load; det/hogwild is the ratio of their epoch times (target <= 1.5).
 template <pairwise_loss Loss>
 void BM_deterministic_over_hogwild(benchmark::State& state) {
-  const recsys::csr_matrix& x = recsys::bench::bpr_data();
+  const recsys::csr_matrix& x = bpr_data();
   const int f = static_cast<int>(state.range(0));
   trainer det(Loss, false, f, x);
   trainer hog(Loss, true, f, x);
