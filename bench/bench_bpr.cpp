@@ -12,6 +12,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <vector>
 
@@ -65,13 +66,18 @@ struct trainer {
     engine->initialize(users, items, bias);
   }
 
+  double cpu_seconds = 0.0;  ///< process CPU time (all threads) of the epochs run so far
+
   /// One epoch; returns its wall time in seconds.
   double run(const recsys::csr_matrix& x) {
     recsys::job_control job;
     recsys::progress_reporter rep(job, "bench", x.nonZeros());
+    const std::clock_t c0 = std::clock();
     const auto t0 = std::chrono::steady_clock::now();
     benchmark::DoNotOptimize(engine->run_epoch(epoch++, users, items, bias, rep));
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cpu_seconds += static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+    return wall;
   }
 };
 
@@ -85,10 +91,16 @@ void BM_pairwise_epoch(benchmark::State& state) {
   trainer t(Loss, Hogwild, static_cast<int>(state.range(0)), x);
   for (int e = 0; e < warmup_epochs(); ++e) t.run(x);
   double seconds = 0.0;
+  t.cpu_seconds = 0.0;
   for (auto _ : state) seconds += t.run(x);
   const auto samples = static_cast<double>(x.nonZeros()) * static_cast<double>(state.iterations());
   state.counters["samples/s"] = benchmark::Counter(samples / seconds);
   state.counters["s/epoch"] = benchmark::Counter(seconds / static_cast<double>(state.iterations()));
+  // CPU seconds of all threads per epoch: on a shared, loaded machine wall time mostly measures
+  // the other tenants; cpu_s/epoch / threads is what an idle machine would take when the
+  // threads scale (the ratio samples/cpu_s is the per-core throughput).
+  state.counters["cpu_s/epoch"] = benchmark::Counter(t.cpu_seconds / static_cast<double>(state.iterations()));
+  state.counters["samples/cpu_s"] = benchmark::Counter(samples / t.cpu_seconds);
   state.counters["threads"] = bench_threads;
   state.counters["interactions"] = static_cast<double>(x.nonZeros());
 }
@@ -106,6 +118,7 @@ void BM_deterministic_over_hogwild(benchmark::State& state) {
     hog.run(x);
   }
   double td = 0.0, th = 0.0;
+  det.cpu_seconds = hog.cpu_seconds = 0.0;
   for (auto _ : state) {
     td += det.run(x);
     th += hog.run(x);
@@ -114,6 +127,7 @@ void BM_deterministic_over_hogwild(benchmark::State& state) {
   state.counters["det_s/epoch"] = benchmark::Counter(td / it);
   state.counters["hogwild_s/epoch"] = benchmark::Counter(th / it);
   state.counters["det/hogwild"] = benchmark::Counter(td / th);
+  state.counters["det/hogwild_cpu"] = benchmark::Counter(det.cpu_seconds / hog.cpu_seconds);
   state.counters["det_samples/s"] = benchmark::Counter(static_cast<double>(x.nonZeros()) * it / td);
   state.counters["hogwild_samples/s"] = benchmark::Counter(static_cast<double>(x.nonZeros()) * it / th);
 }
@@ -121,14 +135,34 @@ void BM_deterministic_over_hogwild(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK_TEMPLATE(BM_pairwise_epoch, pairwise_loss::bpr, false)
-    ->Name("bpr_epoch/deterministic")->Arg(64)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Name("bpr_epoch/deterministic")
+    ->Arg(64)
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_pairwise_epoch, pairwise_loss::bpr, true)
-    ->Name("bpr_epoch/hogwild")->Arg(64)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Name("bpr_epoch/hogwild")
+    ->Arg(64)
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_pairwise_epoch, pairwise_loss::warp, false)
-    ->Name("warp_epoch/deterministic")->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Name("warp_epoch/deterministic")
+    ->Arg(64)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_pairwise_epoch, pairwise_loss::warp, true)
-    ->Name("warp_epoch/hogwild")->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Name("warp_epoch/hogwild")
+    ->Arg(64)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_deterministic_over_hogwild, pairwise_loss::bpr)
-    ->Name("bpr_deterministic_over_hogwild")->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Name("bpr_deterministic_over_hogwild")
+    ->Arg(64)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_deterministic_over_hogwild, pairwise_loss::warp)
-    ->Name("warp_deterministic_over_hogwild")->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Name("warp_deterministic_over_hogwild")
+    ->Arg(64)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();

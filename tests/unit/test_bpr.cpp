@@ -211,9 +211,9 @@ TEST_CASE("bpr: the fixed-size kernels agree with the runtime-size kernel", "[bp
     const auto p = random_params(f, 99 + static_cast<std::uint64_t>(f));
     std::vector<float> a(p.begin(), p.begin() + f), b(p.begin() + f, p.begin() + 2 * f);
     const float d0 = recsys::detail::dot<0>(a.data(), b.data(), f);
-    const float d1 = f == 32 ? recsys::detail::dot<32>(a.data(), b.data(), f)
-                             : f == 64 ? recsys::detail::dot<64>(a.data(), b.data(), f)
-                                       : recsys::detail::dot<128>(a.data(), b.data(), f);
+    const float d1 = f == 32   ? recsys::detail::dot<32>(a.data(), b.data(), f)
+                     : f == 64 ? recsys::detail::dot<64>(a.data(), b.data(), f)
+                               : recsys::detail::dot<128>(a.data(), b.data(), f);
     double ref = 0.0;
     for (int k = 0; k < f; ++k) ref += p[static_cast<std::size_t>(k)] * p[static_cast<std::size_t>(f + k)];
     CHECK(d0 == d1);  // same lanes, same order
@@ -296,7 +296,7 @@ TEST_CASE("bpr/warp: deterministic mode gives bitwise identical factors for a se
   bc.epochs = 5;
   bc.sample_alpha = 0.5f;
   std::vector<recsys::bpr_model> bprs;
-  for (int threads : {1, 2, 3, 2}) {
+  for (int threads : {1, 2, 3, 8}) {
     bc.num_threads = threads;
     bprs.emplace_back(bc).fit(d.train);
   }
@@ -390,7 +390,8 @@ TEST_CASE("bpr: negative sampling follows popularity^alpha, overall and within s
       recsys::rng rr(5);
       for (int n = 0; n < 200000; ++n) freq[items[static_cast<std::size_t>(begin[0]) + table(rr)]] += 1.0 / 200000;
       double w0 = 0.0;
-      for (auto p = begin[0]; p < begin[1]; ++p) w0 += want[static_cast<std::size_t>(items[static_cast<std::size_t>(p)])];
+      for (auto p = begin[0]; p < begin[1]; ++p)
+        w0 += want[static_cast<std::size_t>(items[static_cast<std::size_t>(p)])];
       for (auto [item, f] : freq) CHECK(f == Approx(want[static_cast<std::size_t>(item)] / w0).margin(0.01));
     }
   }
@@ -416,7 +417,8 @@ TEST_CASE("bpr: verify_negatives never contrasts a positive of the user", "[bpr]
   int found = 0, skipped = 0;
   for (int n = 0; n < 2000; ++n) {
     const index_t j = recsys::detail::draw_bpr_negative(c, neg, r, {0, 5});
-    if (j < 0) ++skipped;
+    if (j < 0)
+      ++skipped;
     else {
       CHECK(j == items - 1);
       ++found;
@@ -725,10 +727,12 @@ TEST_CASE("bpr: set_param applies key=value strings with validation", "[bpr][par
   CHECK(c.seed == 18446744073709551615ULL);
 
   const recsys::bpr_config before = c;
-  const auto unchanged = [&] { return c.factors == before.factors && c.epochs == before.epochs && c.learning_rate == before.learning_rate; };
-  for (const char* bad : {"factors=0", "factors=12x", "factors=", "epochs=-1", "learning_rate=nan",
-                          "learning_rate=inf", "learning_rate=0", "sample_alpha=9", "verify_negatives=maybe",
-                          "max_trials=5", "no_such_key=1", "factors", "=3"}) {
+  const auto unchanged = [&] {
+    return c.factors == before.factors && c.epochs == before.epochs && c.learning_rate == before.learning_rate;
+  };
+  for (const char* bad : {"factors=0", "factors=12x", "factors=", "epochs=-1", "learning_rate=nan", "learning_rate=inf",
+                          "learning_rate=0", "sample_alpha=9", "verify_negatives=maybe", "max_trials=5",
+                          "no_such_key=1", "factors", "=3"}) {
     INFO(bad);
     CHECK_THROWS_AS(recsys::set_param(c, bad), recsys::invalid_argument);
     CHECK(unchanged());
@@ -766,8 +770,8 @@ TEST_CASE("bpr: set_param applies key=value strings with validation", "[bpr][par
   CHECK(copy.user_regularization == tuned.user_regularization);
   std::set<std::string> names;
   for (const auto& o : recsys::bpr_params()) names.insert(o.name);
-  for (const char* k : {"factors", "epochs", "learning_rate", "regularization", "sample_alpha", "verify_negatives",
-                        "hogwild"})
+  for (const char* k :
+       {"factors", "epochs", "learning_rate", "regularization", "sample_alpha", "verify_negatives", "hogwild"})
     CHECK(names.count(k) == 1);
   CHECK(names.count("max_trials") == 0);
 }

@@ -33,8 +33,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstddef>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -63,11 +63,11 @@ struct pairwise_settings {
   bool item_bias = true;
   float sample_alpha = 0.0f;
   bool verify_negatives = true;
-  int max_trials = 10;             ///< WARP
-  float max_rank_weight = 10.0f;   ///< WARP: cap of log(rank estimate) (LightFM's MAX_LOSS)
+  int max_trials = 10;            ///< WARP
+  float max_rank_weight = 10.0f;  ///< WARP: cap of log(rank estimate) (LightFM's MAX_LOSS)
   bool hogwild = false;
   int num_threads = 0;
-  int blocks = 0;                  ///< strata per side; 0 = auto_blocks()
+  int blocks = 0;  ///< strata per side; 0 = auto_blocks()
   std::uint64_t seed = 0;
   float init_scale = 0.1f;
 
@@ -130,8 +130,8 @@ template <int F>
 
 /// u . (a - b)
 template <int F>
-[[nodiscard]] inline float dot_diff(const float* __restrict u, const float* __restrict a,
-                                    const float* __restrict b, int f) noexcept {
+[[nodiscard]] inline float dot_diff(const float* __restrict u, const float* __restrict a, const float* __restrict b,
+                                    int f) noexcept {
   const int n = F > 0 ? F : f;
   float acc[kernel_lanes] = {};
   int k = 0;
@@ -265,7 +265,8 @@ inline void prefetch_row_search(const index_t* inner, index_t begin, index_t end
     return;
   }
   for (int d = 2; d <= 8; d *= 2)
-    for (int q = 1; q < d; q += 2) prefetch_read(inner + begin + static_cast<index_t>(static_cast<std::int64_t>(n) * q / d));
+    for (int q = 1; q < d; q += 2)
+      prefetch_read(inner + begin + static_cast<index_t>(static_cast<std::int64_t>(n) * q / d));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -346,7 +347,9 @@ void process_pairs(const pass_context& c, const ui_pair* pairs, std::size_t n, c
                    float lr, pairwise_sums& sums) {
   constexpr std::size_t distance = 8;
   const int f = F > 0 ? F : c.f;
-  const auto row = [&](float* base, index_t id) { return base + static_cast<std::size_t>(id) * static_cast<std::size_t>(f); };
+  const auto row = [&](float* base, index_t id) {
+    return base + static_cast<std::size_t>(id) * static_cast<std::size_t>(f);
+  };
   index_t ring[distance] = {};
   const bool prefetch_csr = c.verify && Loss == pairwise_loss::bpr;
   const auto prepare = [&](std::size_t t) {
@@ -430,10 +433,18 @@ template <pairwise_loss Loss>
 void process_pairs_dispatch(const pass_context& c, const ui_pair* pairs, std::size_t n, const negative_sampler& neg,
                             rng& r, float lr, pairwise_sums& sums) {
   switch (c.f) {
-    case 32: process_pairs<32, Loss>(c, pairs, n, neg, r, lr, sums); break;
-    case 64: process_pairs<64, Loss>(c, pairs, n, neg, r, lr, sums); break;
-    case 128: process_pairs<128, Loss>(c, pairs, n, neg, r, lr, sums); break;
-    default: process_pairs<0, Loss>(c, pairs, n, neg, r, lr, sums); break;
+    case 32:
+      process_pairs<32, Loss>(c, pairs, n, neg, r, lr, sums);
+      break;
+    case 64:
+      process_pairs<64, Loss>(c, pairs, n, neg, r, lr, sums);
+      break;
+    case 128:
+      process_pairs<128, Loss>(c, pairs, n, neg, r, lr, sums);
+      break;
+    default:
+      process_pairs<0, Loss>(c, pairs, n, neg, r, lr, sums);
+      break;
   }
 }
 
@@ -465,8 +476,8 @@ inline void validate_training_matrix(const char* where, const csr_matrix& x) {
   const score_t* values = x.valuePtr();
   for (index_t u = 0; u < x.rows(); ++u) {
     for (index_t n = outer[u]; n < outer[u + 1]; ++n) {
-      RECSYS_REQUIRE(std::isfinite(values[n]) && values[n] > 0.0f, where, "interaction (user ", u, ", item ",
-                     inner[n], ") has value ", values[n],
+      RECSYS_REQUIRE(std::isfinite(values[n]) && values[n] > 0.0f, where, "interaction (user ", u, ", item ", inner[n],
+                     ") has value ", values[n],
                      "; every stored entry is a positive and must be finite and > 0 (drop the others first)");
       RECSYS_REQUIRE(n == outer[u] || inner[n] > inner[n - 1], where, "row ", u,
                      " is not sorted by item or repeats item ", inner[n]);
@@ -660,7 +671,8 @@ class pairwise_engine {
     group_nnz_.assign(static_cast<std::size_t>(S) + 1, 0);
     for (int g = 0; g < S; ++g) {
       std::int64_t n = 0;
-      for (auto p = group_users_begin_[static_cast<std::size_t>(g)]; p < group_users_begin_[static_cast<std::size_t>(g) + 1]; ++p) {
+      for (auto p = group_users_begin_[static_cast<std::size_t>(g)];
+           p < group_users_begin_[static_cast<std::size_t>(g) + 1]; ++p) {
         const index_t u = user_perm_[static_cast<std::size_t>(p)];
         n += outer[u + 1] - outer[u];
       }
@@ -679,7 +691,8 @@ class pairwise_engine {
         w.assign(static_cast<std::size_t>(e - b), 0.0);
         double total = 0.0;
         for (auto p = b; p < e; ++p) {
-          const double v = sample_weight(popularity_[static_cast<std::size_t>(item_perm_[static_cast<std::size_t>(p)])]);
+          const double v =
+              sample_weight(popularity_[static_cast<std::size_t>(item_perm_[static_cast<std::size_t>(p)])]);
           w[static_cast<std::size_t>(p - b)] = v;
           total += v;
         }
@@ -703,7 +716,9 @@ class pairwise_engine {
     }
     count[0] = group_nnz_[static_cast<std::size_t>(g)];
     for (int h = 0; h < S; ++h) count[static_cast<std::size_t>(h) + 1] += count[static_cast<std::size_t>(h)];
-    for (int h = 0; h < S; ++h) offsets_[static_cast<std::size_t>(g) * static_cast<std::size_t>(S) + static_cast<std::size_t>(h)] = count[static_cast<std::size_t>(h)];
+    for (int h = 0; h < S; ++h)
+      offsets_[static_cast<std::size_t>(g) * static_cast<std::size_t>(S) + static_cast<std::size_t>(h)] =
+          count[static_cast<std::size_t>(h)];
     for (auto p = ub; p < ue; ++p) {
       const index_t u = user_perm_[static_cast<std::size_t>(p)];
       for (index_t n = outer[u]; n < outer[u + 1]; ++n) {
@@ -723,7 +738,9 @@ class pairwise_engine {
     const int S = blocks_;
     const auto su = static_cast<std::size_t>(S);
     std::vector<pairwise_sums> sums(su * su);
-    const auto item_block = [&](int sub, int g) { return (g + static_cast<int>(shift_[static_cast<std::size_t>(sub)])) % S; };
+    const auto item_block = [&](int sub, int g) {
+      return (g + static_cast<int>(shift_[static_cast<std::size_t>(sub)])) % S;
+    };
     const auto user_of_item_block = [&](int sub, int h) {
       return ((h - static_cast<int>(shift_[static_cast<std::size_t>(sub)])) % S + S) % S;
     };
@@ -741,7 +758,7 @@ class pairwise_engine {
       const int sub = (t - S) / S;
       const int g = (t - S) % S;
       if (sub + 1 == S) return;
-      release(S + (sub + 1) * S + g);                                        // same user block
+      release(S + (sub + 1) * S + g);                                                // same user block
       release(S + (sub + 1) * S + user_of_item_block(sub + 1, item_block(sub, g)));  // same item block
     };
     const auto body = [&](int t) {
@@ -754,7 +771,10 @@ class pairwise_engine {
       const auto h = static_cast<std::size_t>(item_block(sub, g));
       const std::size_t cell = static_cast<std::size_t>(g) * su + h;
       const auto begin = offsets_[cell];
-      const auto end = offsets_[cell + 1];
+      // The end of the last stratum of user block g is where block g ends (group_nnz_, set by
+      // the plan), never offsets_[cell + 1]: that entry belongs to block g + 1, whose bucketing
+      // task may not have run yet.
+      const auto end = h + 1 < su ? offsets_[cell + 1] : group_nnz_[static_cast<std::size_t>(g) + 1];
       if (end == begin) return;
       rng r(s_.seed, stream_tag("bpr.sgd"),
             (static_cast<std::uint64_t>(epoch) * su + static_cast<std::uint64_t>(g)) * su + h);

@@ -44,8 +44,8 @@
 ///   auto fresh = warp.recommend_for_history(items_just_viewed, {}, 10);
 /// @endcode
 
-#include <recsys/detail/params.hpp>
 #include <recsys/detail/pairwise_sgd.hpp>
+#include <recsys/detail/params.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/models/factor_model.hpp>
 #include <recsys/models/recommender.hpp>
@@ -87,39 +87,39 @@ struct early_stopping {
 
 /// What happened in one training epoch (pairwise_model::history()).
 struct pairwise_epoch {
-  int epoch = 0;                 ///< 0-based
-  float learning_rate = 0.0f;    ///< after decay
-  double loss = 0.0;             ///< mean per sample: BPR -ln sigma(x_uij); WARP L * hinge (0 without violator)
-  double auc = 0.0;              ///< sampled training AUC: fraction of first negatives scored below the positive
-  std::int64_t samples = 0;      ///< positives visited (= interactions in the matrix)
-  std::int64_t updates = 0;      ///< SGD updates applied
-  std::int64_t skipped = 0;      ///< BPR: no valid negative in 32 draws; WARP: no violator in max_trials
-  double mean_trials = 0.0;      ///< WARP: negatives scored per positive (0 for BPR)
-  double seconds = 0.0;          ///< wall time of the epoch (without validation)
+  int epoch = 0;               ///< 0-based
+  float learning_rate = 0.0f;  ///< after decay
+  double loss = 0.0;           ///< mean per sample: BPR -ln sigma(x_uij); WARP L * hinge (0 without violator)
+  double auc = 0.0;            ///< sampled training AUC: fraction of first negatives scored below the positive
+  std::int64_t samples = 0;    ///< positives visited (= interactions in the matrix)
+  std::int64_t updates = 0;    ///< SGD updates applied
+  std::int64_t skipped = 0;    ///< BPR: no valid negative in 32 draws; WARP: no violator in max_trials
+  double mean_trials = 0.0;    ///< WARP: negatives scored per positive (0 for BPR)
+  double seconds = 0.0;        ///< wall time of the epoch (without validation)
   double validation = std::numeric_limits<double>::quiet_NaN();  ///< early-stopping metric when evaluated
 };
 
 /// Hyperparameters of recsys::bpr_model. Validated by the model's constructor and by fit();
 /// set_param(cfg, key, value) sets one by name (the CLI's --set).
 struct bpr_config {
-  index_t factors = 64;                 ///< latent dimensions (32, 64, 128 take the fastest kernels)
-  int epochs = 40;                      ///< passes over the interactions (>= 1)
-  float learning_rate = 0.1f;           ///< SGD step of the first epoch (> 0)
-  float learning_rate_decay = 0.95f;    ///< per-epoch multiplier: lr_e = learning_rate * decay^e, in (0, 1]
-  float regularization = 0.02f;         ///< L2 weight of every component unless overridden below (>= 0)
+  index_t factors = 64;               ///< latent dimensions (32, 64, 128 take the fastest kernels)
+  int epochs = 40;                    ///< passes over the interactions (>= 1)
+  float learning_rate = 0.1f;         ///< SGD step of the first epoch (> 0)
+  float learning_rate_decay = 0.95f;  ///< per-epoch multiplier: lr_e = learning_rate * decay^e, in (0, 1]
+  float regularization = 0.02f;       ///< L2 weight of every component unless overridden below (>= 0)
   std::optional<float> user_regularization = std::nullopt;           ///< overrides regularization for user factors
   std::optional<float> positive_item_regularization = std::nullopt;  ///< ... for the positive item's factors
   std::optional<float> negative_item_regularization = std::nullopt;  ///< ... for the negative item's factors
   std::optional<float> bias_regularization = std::nullopt;           ///< ... for item biases
-  bool item_bias = true;                ///< learn a per-item bias (part of every score)
-  float sample_alpha = 0.0f;            ///< negatives ~ popularity^alpha; 0 = uniform, in [0, 4]
-  bool verify_negatives = true;         ///< re-draw a negative that is a positive of the user
-  bool hogwild = false;                 ///< lock-free racing updates: faster, NOT reproducible
-  int num_threads = 0;                  ///< 0 = default (all cores)
-  int blocks = 0;                       ///< strata per side of the deterministic schedule; 0 = auto (16, fewer for tiny data)
-  std::uint64_t seed = 42;              ///< all randomness (init, sampling, fold-in)
-  float init_scale = 0.1f;              ///< initial factors ~ N(0, (init_scale / sqrt(factors))^2)
-  int fold_in_epochs = 20;              ///< SGD passes over a history in fold_in / recommend_for_history
+  bool item_bias = true;                                             ///< learn a per-item bias (part of every score)
+  float sample_alpha = 0.0f;     ///< negatives ~ popularity^alpha; 0 = uniform, in [0, 4]
+  bool verify_negatives = true;  ///< re-draw a negative that is a positive of the user
+  bool hogwild = false;          ///< lock-free racing updates: faster, NOT reproducible
+  int num_threads = 0;           ///< 0 = default (all cores)
+  int blocks = 0;                ///< strata per side of the deterministic schedule; 0 = auto (16, fewer for tiny data)
+  std::uint64_t seed = 42;       ///< all randomness (init, sampling, fold-in)
+  float init_scale = 0.1f;       ///< initial factors ~ N(0, (init_scale / sqrt(factors))^2)
+  int fold_in_epochs = 20;       ///< SGD passes over a history in fold_in / recommend_for_history
   early_stopping<pairwise_model<bpr_config>> early_stop = {};  ///< off unless early_stop.metric is set
 
   static constexpr const char* name = "bpr_model";
@@ -130,24 +130,24 @@ struct bpr_config {
 struct warp_config {
   index_t factors = 64;
   int epochs = 40;
-  float learning_rate = 0.004f;         ///< smaller than BPR's: WARP's rank weight scales each step by up to ln(n_items)
+  float learning_rate = 0.004f;  ///< smaller than BPR's: WARP's rank weight scales each step by up to ln(n_items)
   float learning_rate_decay = 0.95f;
-  float regularization = 0.5f;          ///< larger than BPR's, for the same reason
+  float regularization = 0.5f;  ///< larger than BPR's, for the same reason
   std::optional<float> user_regularization = std::nullopt;
   std::optional<float> positive_item_regularization = std::nullopt;
   std::optional<float> negative_item_regularization = std::nullopt;
   std::optional<float> bias_regularization = std::nullopt;
   bool item_bias = true;
   float sample_alpha = 0.0f;
-  bool verify_negatives = true;         ///< a violating negative that is a positive is skipped (counts as a trial)
+  bool verify_negatives = true;  ///< a violating negative that is a positive is skipped (counts as a trial)
   bool hogwild = false;
   int num_threads = 0;
   int blocks = 0;
   std::uint64_t seed = 42;
   float init_scale = 0.1f;
   int fold_in_epochs = 20;
-  int max_trials = 10;                  ///< negatives drawn per positive to find a violator (LightFM's max_sampled)
-  float max_rank_weight = 10.0f;        ///< cap of the rank weight L (LightFM's MAX_LOSS)
+  int max_trials = 10;            ///< negatives drawn per positive to find a violator (LightFM's max_sampled)
+  float max_rank_weight = 10.0f;  ///< cap of the rank weight L (LightFM's MAX_LOSS)
   early_stopping<pairwise_model<warp_config>> early_stop = {};
 
   static constexpr const char* name = "warp_model";
@@ -164,7 +164,9 @@ struct pairwise_param {
 namespace detail {
 
 template <class Config>
-inline constexpr bool is_warp_config = requires(const Config& c) { c.max_trials; };
+inline constexpr bool is_warp_config = requires(const Config& c) {
+  c.max_trials;
+};
 
 template <class Config>
 void validate_pairwise_config(const Config& c, std::string_view where) {
@@ -192,7 +194,8 @@ void validate_pairwise_config(const Config& c, std::string_view where) {
   RECSYS_REQUIRE(finite(c.init_scale) && c.init_scale > 0.0f, where, "init_scale must be finite and > 0 (got ",
                  c.init_scale, ")");
   RECSYS_REQUIRE(c.fold_in_epochs >= 1, where, "fold_in_epochs must be >= 1 (got ", c.fold_in_epochs, ")");
-  RECSYS_REQUIRE(c.early_stop.patience >= 1, where, "early_stop.patience must be >= 1 (got ", c.early_stop.patience, ")");
+  RECSYS_REQUIRE(c.early_stop.patience >= 1, where, "early_stop.patience must be >= 1 (got ", c.early_stop.patience,
+                 ")");
   RECSYS_REQUIRE(c.early_stop.every >= 1, where, "early_stop.every must be >= 1 (got ", c.early_stop.every, ")");
   if constexpr (is_warp_config<Config>) {
     RECSYS_REQUIRE(c.max_trials >= 1 && c.max_trials <= 1000000, where, "max_trials must be in [1, 1000000] (got ",
@@ -247,7 +250,8 @@ std::vector<pairwise_param> pairwise_params(const Config& c) {
       {"factors", param_text(std::int64_t{c.factors}), "latent dimensions (32, 64 and 128 are fastest)"},
       {"epochs", param_text(std::int64_t{c.epochs}), "passes over the interactions"},
       {"learning_rate", param_text(c.learning_rate), "SGD step of the first epoch"},
-      {"learning_rate_decay", param_text(c.learning_rate_decay), "per-epoch multiplier of the learning rate, in (0, 1]"},
+      {"learning_rate_decay", param_text(c.learning_rate_decay),
+       "per-epoch multiplier of the learning rate, in (0, 1]"},
       {"regularization", param_text(c.regularization), "L2 weight of every component"},
       {"user_regularization", param_text(c.user_regularization), "L2 weight of user factors (empty: regularization)"},
       {"positive_item_regularization", param_text(c.positive_item_regularization),
@@ -263,12 +267,14 @@ std::vector<pairwise_param> pairwise_params(const Config& c) {
       {"blocks", param_text(std::int64_t{c.blocks}), "strata per side of the deterministic schedule, 0 = auto"},
       {"seed", param_text(std::uint64_t{c.seed}), "random seed"},
       {"init_scale", param_text(c.init_scale), "initial factors ~ N(0, (init_scale / sqrt(factors))^2)"},
-      {"fold_in_epochs", param_text(std::int64_t{c.fold_in_epochs}), "SGD passes over a history in recommend_for_history"},
+      {"fold_in_epochs", param_text(std::int64_t{c.fold_in_epochs}),
+       "SGD passes over a history in recommend_for_history"},
   };
   if constexpr (is_warp_config<Config>) {
     p.push_back({"max_trials", param_text(std::int64_t{c.max_trials}),
                  "negatives drawn per positive to find a margin violator"});
-    p.push_back({"max_rank_weight", param_text(c.max_rank_weight), "cap of the rank weight ln(floor((n_items-1)/trials))"});
+    p.push_back(
+        {"max_rank_weight", param_text(c.max_rank_weight), "cap of the rank weight ln(floor((n_items-1)/trials))"});
   }
   return p;
 }
@@ -278,25 +284,41 @@ void set_pairwise_param(Config& cfg, std::string_view key, std::string_view valu
   const char* where = is_warp_config<Config> ? "warp_config::set_param" : "bpr_config::set_param";
   Config c = cfg;
   const auto as_int = [&] {
-    return static_cast<int>(parse_int(where, key, value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+    return static_cast<int>(
+        parse_int(where, key, value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
   };
   const auto as_float = [&] { return static_cast<float>(parse_double(where, key, value)); };
   const auto as_bool = [&] { return parse_bool(where, key, value); };
-  if (key == "factors") c.factors = as_int();
-  else if (key == "epochs") c.epochs = as_int();
-  else if (key == "learning_rate") c.learning_rate = as_float();
-  else if (key == "learning_rate_decay") c.learning_rate_decay = as_float();
-  else if (key == "regularization") c.regularization = as_float();
-  else if (key == "user_regularization") c.user_regularization = as_float();
-  else if (key == "positive_item_regularization") c.positive_item_regularization = as_float();
-  else if (key == "negative_item_regularization") c.negative_item_regularization = as_float();
-  else if (key == "bias_regularization") c.bias_regularization = as_float();
-  else if (key == "item_bias") c.item_bias = as_bool();
-  else if (key == "sample_alpha") c.sample_alpha = as_float();
-  else if (key == "verify_negatives") c.verify_negatives = as_bool();
-  else if (key == "hogwild") c.hogwild = as_bool();
-  else if (key == "num_threads") c.num_threads = as_int();
-  else if (key == "blocks") c.blocks = as_int();
+  if (key == "factors")
+    c.factors = as_int();
+  else if (key == "epochs")
+    c.epochs = as_int();
+  else if (key == "learning_rate")
+    c.learning_rate = as_float();
+  else if (key == "learning_rate_decay")
+    c.learning_rate_decay = as_float();
+  else if (key == "regularization")
+    c.regularization = as_float();
+  else if (key == "user_regularization")
+    c.user_regularization = as_float();
+  else if (key == "positive_item_regularization")
+    c.positive_item_regularization = as_float();
+  else if (key == "negative_item_regularization")
+    c.negative_item_regularization = as_float();
+  else if (key == "bias_regularization")
+    c.bias_regularization = as_float();
+  else if (key == "item_bias")
+    c.item_bias = as_bool();
+  else if (key == "sample_alpha")
+    c.sample_alpha = as_float();
+  else if (key == "verify_negatives")
+    c.verify_negatives = as_bool();
+  else if (key == "hogwild")
+    c.hogwild = as_bool();
+  else if (key == "num_threads")
+    c.num_threads = as_int();
+  else if (key == "blocks")
+    c.blocks = as_int();
   else if (key == "seed") {
     // The whole unsigned 64-bit range (seeds are often hashes).
     std::uint64_t x = 0;
@@ -305,8 +327,10 @@ void set_pairwise_param(Config& cfg, std::string_view key, std::string_view valu
     RECSYS_REQUIRE(!value.empty() && ec == std::errc() && ptr == end, where, "'", key,
                    "' needs an unsigned integer (got '", value, "')");
     c.seed = x;
-  } else if (key == "init_scale") c.init_scale = as_float();
-  else if (key == "fold_in_epochs") c.fold_in_epochs = as_int();
+  } else if (key == "init_scale")
+    c.init_scale = as_float();
+  else if (key == "fold_in_epochs")
+    c.fold_in_epochs = as_int();
   else if (is_warp_config<Config> && key == "max_trials") {
     if constexpr (is_warp_config<Config>) c.max_trials = as_int();
   } else if (is_warp_config<Config> && key == "max_rank_weight") {
@@ -398,9 +422,9 @@ class pairwise_model : public factor_model<float> {
   /// Trains on a users x items interaction matrix (every stored entry is a positive).
   ///
   /// One epoch visits every interaction once (deterministic mode: stratum by stratum, user by
-  /// user in a random user order) or draws as many with replacement (hogwild). Progress: one stage "<name>: epoch" per epoch
-  /// (done/total = samples, metric "auc"), and "<name>: validation" (metric "validation")
-  /// when early stopping evaluates.
+  /// user in a random user order) or draws as many with replacement (hogwild). Progress: one stage "<name>: epoch" per
+  /// epoch (done/total = samples, metric "auc"), and "<name>: validation" (metric "validation") when early stopping
+  /// evaluates.
   ///
   /// State on exit: normally the factors of the last epoch (or of the best evaluated epoch with
   /// early_stop.restore_best). On recsys::cancelled or recsys::numerical_error, the factors of
@@ -456,10 +480,9 @@ class pairwise_model : public factor_model<float> {
         rec.skipped = sums.skipped;
         rec.loss = sums.samples > 0 ? sums.loss / static_cast<double>(sums.samples) : 0.0;
         rec.auc = sums.compared > 0 ? static_cast<double>(sums.correct) / static_cast<double>(sums.compared) : 0.0;
-        rec.mean_trials =
-            s.loss == detail::pairwise_loss::warp && sums.samples > 0
-                ? static_cast<double>(sums.trials) / static_cast<double>(sums.samples)
-                : 0.0;
+        rec.mean_trials = s.loss == detail::pairwise_loss::warp && sums.samples > 0
+                              ? static_cast<double>(sums.trials) / static_cast<double>(sums.samples)
+                              : 0.0;
         rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         hist.push_back(rec);
         snap_users = users;
@@ -558,9 +581,7 @@ class pairwise_model : public factor_model<float> {
   }
 
  private:
-  static constexpr const char* stage_name() noexcept {
-    return detail::is_warp_config<Config> ? "warp" : "bpr";
-  }
+  static constexpr const char* stage_name() noexcept { return detail::is_warp_config<Config> ? "warp" : "bpr"; }
 
   static void check_finite(const row_matrix<float>& users, const row_matrix<float>& items,
                            const recsys::vector<float>& bias, int epoch, const detail::pairwise_settings& s,
@@ -580,8 +601,8 @@ class pairwise_model : public factor_model<float> {
   void known_history(std::span<const index_t> items, std::span<const score_t> weights, const char* where,
                      std::vector<index_t>& hist, std::vector<float>& w) const {
     RECSYS_REQUIRE(is_fitted(), where, "the model is not fitted yet (call fit first)");
-    RECSYS_REQUIRE(weights.empty() || weights.size() == items.size(), where, "got ", weights.size(),
-                   " weights for ", items.size(), " items (give one per item, or none)");
+    RECSYS_REQUIRE(weights.empty() || weights.size() == items.size(), where, "got ", weights.size(), " weights for ",
+                   items.size(), " items (give one per item, or none)");
     for (std::size_t n = 0; n < items.size(); ++n) {
       const float wn = weights.empty() ? 1.0f : weights[n];
       RECSYS_REQUIRE(std::isfinite(wn) && wn >= 0.0f, where, "weight ", n, " must be finite and >= 0 (got ", wn, ")");
