@@ -17,6 +17,9 @@
 #include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
+#include <recsys/data/ingest.hpp>
+#include <recsys/data/matrix.hpp>
+#include <recsys/data/split.hpp>
 #include <recsys/data/baskets.hpp>
 #include <recsys/data/synthetic.hpp>
 
