@@ -38,8 +38,6 @@ const recsys::csr_matrix& bpr_data() {
 
 using recsys::detail::pairwise_loss;
 
-constexpr int bench_threads = 2;
-
 // One model's training state, advanced an epoch at a time.
 struct trainer {
   recsys::detail::pairwise_settings settings;
@@ -48,18 +46,18 @@ struct trainer {
   recsys::vector<float> bias;
   int epoch = 0;
 
-  trainer(pairwise_loss loss, bool hogwild, int factors, const recsys::csr_matrix& x) {
+  trainer(pairwise_loss loss, bool hogwild, int factors, int threads, const recsys::csr_matrix& x) {
     if (loss == pairwise_loss::bpr) {
       recsys::bpr_config c;
       c.factors = factors;
       c.hogwild = hogwild;
-      c.num_threads = bench_threads;
+      c.num_threads = threads;
       settings = recsys::detail::resolve_pairwise_settings(c, "bench");
     } else {
       recsys::warp_config c;
       c.factors = factors;
       c.hogwild = hogwild;
-      c.num_threads = bench_threads;
+      c.num_threads = threads;
       settings = recsys::detail::resolve_pairwise_settings(c, "bench");
     }
     engine = std::make_unique<recsys::detail::pairwise_engine>(settings, x);
@@ -88,7 +86,7 @@ int warmup_epochs() { return recsys::bench::size(3, 1); }
 template <pairwise_loss Loss, bool Hogwild>
 void BM_pairwise_epoch(benchmark::State& state) {
   const recsys::csr_matrix& x = bpr_data();
-  trainer t(Loss, Hogwild, static_cast<int>(state.range(0)), x);
+  trainer t(Loss, Hogwild, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)), x);
   for (int e = 0; e < warmup_epochs(); ++e) t.run(x);
   double seconds = 0.0;
   t.cpu_seconds = 0.0;
@@ -101,7 +99,7 @@ void BM_pairwise_epoch(benchmark::State& state) {
   // threads scale (the ratio samples/cpu_s is the per-core throughput).
   state.counters["cpu_s/epoch"] = benchmark::Counter(t.cpu_seconds / static_cast<double>(state.iterations()));
   state.counters["samples/cpu_s"] = benchmark::Counter(samples / t.cpu_seconds);
-  state.counters["threads"] = bench_threads;
+  state.counters["threads"] = static_cast<double>(state.range(1));
   state.counters["interactions"] = static_cast<double>(x.nonZeros());
 }
 
@@ -111,8 +109,8 @@ template <pairwise_loss Loss>
 void BM_deterministic_over_hogwild(benchmark::State& state) {
   const recsys::csr_matrix& x = bpr_data();
   const int f = static_cast<int>(state.range(0));
-  trainer det(Loss, false, f, x);
-  trainer hog(Loss, true, f, x);
+  trainer det(Loss, false, f, 2, x);
+  trainer hog(Loss, true, f, 2, x);
   for (int e = 0; e < warmup_epochs(); ++e) {
     det.run(x);
     hog.run(x);
@@ -134,26 +132,34 @@ void BM_deterministic_over_hogwild(benchmark::State& state) {
 
 }  // namespace
 
+// Args: {factors, threads}. The 1-thread rows show whether two threads slow each other down
+// (compare cpu_s/epoch), which the loaded shared machine cannot show in wall time.
 BENCHMARK_TEMPLATE(BM_pairwise_epoch, pairwise_loss::bpr, false)
     ->Name("bpr_epoch/deterministic")
-    ->Arg(64)
-    ->Arg(128)
+    ->ArgNames({"f", "threads"})
+    ->Args({64, 2})
+    ->Args({128, 2})
+    ->Args({64, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_pairwise_epoch, pairwise_loss::bpr, true)
     ->Name("bpr_epoch/hogwild")
-    ->Arg(64)
-    ->Arg(128)
+    ->ArgNames({"f", "threads"})
+    ->Args({64, 2})
+    ->Args({128, 2})
+    ->Args({64, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_pairwise_epoch, pairwise_loss::warp, false)
     ->Name("warp_epoch/deterministic")
-    ->Arg(64)
+    ->ArgNames({"f", "threads"})
+    ->Args({64, 2})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_pairwise_epoch, pairwise_loss::warp, true)
     ->Name("warp_epoch/hogwild")
-    ->Arg(64)
+    ->ArgNames({"f", "threads"})
+    ->Args({64, 2})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_deterministic_over_hogwild, pairwise_loss::bpr)
