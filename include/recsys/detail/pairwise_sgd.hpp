@@ -665,8 +665,9 @@ class pairwise_engine {
     group_users_begin_.resize(static_cast<std::size_t>(S) + 1);
     for (int g = 0; g <= S; ++g) group_users_begin_[static_cast<std::size_t>(g)] = block_begin(g, num_users_, S);
 
-    // Stratum (g, h) will be pairs_[offsets_[g*S+h], offsets_[g*S+h+1]); user block g owns
-    // pairs_[group_nnz_[g], group_nnz_[g+1]) and fills it in bucket_group(g).
+    // User block g owns pairs_[group_nnz_[g], group_nnz_[g+1]) and fills it in bucket_group(g);
+    // stratum (g, h) starts at offsets_[g*S+h] and ends at offsets_[g*S+h+1], or at
+    // group_nnz_[g+1] for h = S-1.
     const index_t* outer = x_->outerIndexPtr();
     group_nnz_.assign(static_cast<std::size_t>(S) + 1, 0);
     for (int g = 0; g < S; ++g) {
