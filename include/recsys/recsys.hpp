@@ -21,6 +21,8 @@
 #include <recsys/data/matrix.hpp>
 #include <recsys/data/split.hpp>
 #include <recsys/data/baskets.hpp>
+#include <recsys/data/csv.hpp>
+#include <recsys/data/metadata.hpp>
 #include <recsys/data/synthetic.hpp>
 
 // models
