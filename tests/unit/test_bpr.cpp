@@ -221,7 +221,7 @@ TEST_CASE("bpr: the fixed-size kernels agree with the runtime-size kernel", "[bp
   }
 }
 
-TEST_CASE("warp: one update is -lr times the gradient of the per-pair objective; rank weight", "[bpr][warp]") {
+TEST_CASE("warp: one update is -lr times the gradient of the per-pair objective and the rank weight", "[bpr][warp]") {
   const recsys::detail::sgd_regularization reg{0.03f, 0.02f, 0.05f, 0.01f};
   const float lr = 0.05f;
   const float weight = recsys::detail::warp_rank_weight(1001, 4, 10.0f);
@@ -289,7 +289,7 @@ TEST_CASE("bpr/warp: sampled AUC on held-out interactions of a clustered set > 0
   }
 }
 
-TEST_CASE("bpr/warp: deterministic mode gives bitwise identical factors for a seed, any thread count",
+TEST_CASE("bpr/warp: deterministic mode gives bitwise identical factors for a seed and any thread count",
           "[bpr][warp][determinism]") {
   const auto& d = small_data();
   recsys::bpr_config bc;
@@ -319,7 +319,7 @@ TEST_CASE("bpr/warp: deterministic mode gives bitwise identical factors for a se
   CHECK(same_factors(warps[0], warps[2]));
 }
 
-TEST_CASE("bpr: negative sampling follows popularity^alpha, overall and within strata", "[bpr][sampling]") {
+TEST_CASE("bpr: negative sampling follows popularity^alpha overall and within strata", "[bpr][sampling]") {
   const auto& d = small_data();
   std::vector<double> pop(static_cast<std::size_t>(d.train.cols()), 0.0);
   for (Eigen::Index n = 0; n < d.train.nonZeros(); ++n) pop[static_cast<std::size_t>(d.train.innerIndexPtr()[n])] += 1;
@@ -774,4 +774,64 @@ TEST_CASE("bpr: set_param applies key=value strings with validation", "[bpr][par
        {"factors", "epochs", "learning_rate", "regularization", "sample_alpha", "verify_negatives", "hogwild"})
     CHECK(names.count(k) == 1);
   CHECK(names.count("max_trials") == 0);
+}
+
+TEST_CASE("bpr/warp: odd shapes and refits and concurrent queries", "[bpr][warp]") {
+  const auto& d = small_data();
+  // A factor count without a fixed-size kernel, more strata than the auto choice, popularity
+  // sampling: still deterministic across thread counts and learning.
+  recsys::warp_config wc;
+  wc.factors = 10;
+  wc.blocks = 50;
+  wc.epochs = 8;
+  wc.sample_alpha = 0.75f;
+  wc.num_threads = 1;
+  recsys::warp_model a(wc);
+  a.fit(d.train);
+  wc.num_threads = 2;
+  recsys::warp_model b(wc);
+  b.fit(d.train);
+  CHECK(same_factors(a, b));
+  CHECK(a.num_factors() == 10);
+  CHECK(a.history().back().auc > a.history().front().auc);
+
+  // A tiny matrix: 3 users, 2 items (one stratum), every user has one item.
+  recsys::csr_matrix tiny(3, 2);
+  tiny.insert(0, 0) = 1.0f;
+  tiny.insert(1, 1) = 1.0f;
+  tiny.insert(2, 0) = 1.0f;
+  tiny.makeCompressed();
+  recsys::bpr_model t(recsys::bpr_config{.factors = 4, .epochs = 200, .learning_rate_decay = 1.0f, .item_bias = false});
+  t.fit(tiny);
+  CHECK(t.score(0, std::vector<index_t>{0, 1})[0] > t.score(0, std::vector<index_t>{0, 1})[1]);
+  CHECK(t.score(1, std::vector<index_t>{0, 1})[1] > t.score(1, std::vector<index_t>{0, 1})[0]);
+
+  // A refit replaces the model, its shape and its history.
+  t.fit(d.train);
+  CHECK(t.num_users() == d.train.rows());
+  CHECK(t.num_items() == d.train.cols());
+  CHECK(t.history().size() == 200);
+
+  // Hogwild with popularity sampling learns too.
+  recsys::bpr_config hc;
+  hc.hogwild = true;
+  hc.sample_alpha = 0.5f;
+  hc.epochs = 10;
+  recsys::bpr_model h(hc);
+  h.fit(d.train);
+  CHECK(heldout_auc(h, d, 3) > 0.85);
+
+  // Const queries from many threads at once give what a single thread gets.
+  std::vector<recsys::topk_result> serial(64), parallel(64);
+  for (index_t u = 0; u < 64; ++u) {
+    const auto hist = a.seen_items(u);
+    serial[static_cast<std::size_t>(u)] =
+        a.recommend_for_history(std::vector<index_t>(hist.begin(), hist.end()), {}, 10);
+  }
+  recsys::parallel_for(64, 4, [&](std::int64_t u) {
+    const auto hist = a.seen_items(static_cast<index_t>(u));
+    parallel[static_cast<std::size_t>(u)] =
+        a.recommend_for_history(std::vector<index_t>(hist.begin(), hist.end()), {}, 10);
+  });
+  CHECK(serial == parallel);
 }
