@@ -25,6 +25,9 @@
 #include <recsys/data/metadata.hpp>
 #include <recsys/data/synthetic.hpp>
 
+// ranking
+#include <recsys/ranking/topk.hpp>
+
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
@@ -37,5 +40,8 @@
 
 // the recipe registry
 #include <recsys/recipes.hpp>
+
+// evaluation
+#include <recsys/eval/metrics.hpp>
 
 #endif  // RECSYS_RECSYS_HPP

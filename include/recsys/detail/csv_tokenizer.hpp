@@ -26,6 +26,7 @@
 /// - with quoting off, '"' is an ordinary character.
 
 #include <recsys/data/id_map.hpp>
+#include <recsys/detail/strings.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/types.hpp>
 
@@ -551,18 +552,7 @@ inline number_error parse_double(std::string_view s, double& out) noexcept {
 // ------------------------------------------------------------------------------------------
 // Text helpers.
 
-/// ASCII case-insensitive equality (header names).
-[[nodiscard]] inline bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]);
-    auto y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+// iequals (ASCII case-insensitive equality of header names) lives in detail/strings.hpp.
 
 /// A field value for an error message: quoted, control characters escaped, long values cut.
 [[nodiscard]] inline std::string excerpt(std::string_view s, std::size_t max_chars = 40) {
