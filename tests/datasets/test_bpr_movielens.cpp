@@ -2,20 +2,18 @@
 // BPR and WARP with their default hyperparameters on MovieLens-100K (every rating is an
 // interaction) beat Popularity-Count on NDCG@10, on Personalize's split and on leave-last-10.
 // The figures go to docs/bpr.md; run with `-s` to print them.
-// NDCG@10 is computed here with Personalize's definition (binary relevance, 1/log2(1 + position))
-// until the shared metrics (eval/metrics.hpp) are on main.
 #include "recsys_test.hpp"
 
 #include <recsys/data/csv.hpp>
 #include <recsys/data/matrix.hpp>
 #include <recsys/data/split.hpp>
+#include <recsys/eval/metrics.hpp>
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/popularity.hpp>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -30,25 +28,19 @@ recsys::interaction_log read_movielens() {
   return log;
 }
 
-// Mean NDCG@10 over the users with at least one test item; each query excludes the user's
-// training items (the recommenders' exclude_seen).
+// Mean NDCG@10 (recsys::ndcg_at_k) over the users with at least one test item; each query
+// excludes the user's training items (the recommenders' exclude_seen).
 template <class Model>
 double ndcg_at_10(const Model& m, const recsys::split& s) {
-  std::vector<std::set<index_t>> relevant(static_cast<std::size_t>(s.test.num_users()));
+  std::vector<std::vector<index_t>> relevant(static_cast<std::size_t>(s.test.num_users()));
   for (std::size_t r = 0; r < s.test.size(); ++r)
-    relevant[static_cast<std::size_t>(s.test.users[r])].insert(s.test.items[r]);
+    relevant[static_cast<std::size_t>(s.test.users[r])].push_back(s.test.items[r]);
   double sum = 0.0;
   int users = 0;
   for (index_t u = 0; u < static_cast<index_t>(relevant.size()); ++u) {
     const auto& rel = relevant[static_cast<std::size_t>(u)];
     if (rel.empty()) continue;
-    const recsys::topk_result top = m.recommend(u, 10);
-    double dcg = 0.0, ideal = 0.0;
-    for (std::size_t k = 0; k < top.size(); ++k)
-      if (rel.count(top.ids[k]) != 0) dcg += 1.0 / std::log2(static_cast<double>(k) + 2.0);
-    for (std::size_t k = 0; k < std::min<std::size_t>(10, rel.size()); ++k)
-      ideal += 1.0 / std::log2(static_cast<double>(k) + 2.0);
-    sum += dcg / ideal;
+    sum += recsys::ndcg_at_k(m.recommend(u, 10).ids, rel, 10);
     ++users;
   }
   return sum / users;
