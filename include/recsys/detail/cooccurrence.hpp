@@ -19,6 +19,7 @@
 ///   Each row is computed by one thread in a fixed order, so the result does not depend on
 ///   the number of threads.
 
+#include <recsys/detail/platform.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
@@ -462,17 +463,6 @@ struct count_slot {
 /// Rows ahead of the current one whose items the product prefetches.
 inline constexpr std::int64_t kPrefetch = 8;
 
-namespace cooc {
-/// A read prefetch hint (no effect where the compiler has none).
-inline void prefetch(const void* p) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-  __builtin_prefetch(p, 0, 3);
-#else
-  (void)p;
-#endif
-}
-}  // namespace cooc
-
 /// Per-thread scratch of the product: the dense accumulator over right items.
 template <class Slot>
 struct product_scratch {
@@ -535,8 +525,8 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
       for (std::int64_t p = lt.ptr[static_cast<std::size_t>(i)]; p < p_end; ++p) {
         // rows are short and far apart (1M baskets: a cache miss per basket): fetch the row
         // pointer kPrefetch * 2 rows ahead and the row's items kPrefetch rows ahead
-        if (p + 2 * kPrefetch < p_end) cooc::prefetch(rptr + lidx[p + 2 * kPrefetch]);
-        if (p + kPrefetch < p_end) cooc::prefetch(ridx + rptr[lidx[p + kPrefetch]]);
+        if (p + 2 * kPrefetch < p_end) detail::prefetch(rptr + lidx[p + 2 * kPrefetch]);
+        if (p + kPrefetch < p_end) detail::prefetch(ridx + rptr[lidx[p + kPrefetch]]);
         const auto r = static_cast<std::size_t>(lidx[p]);
         const std::int64_t b = rptr[r], e = rptr[r + 1];
         if constexpr (Weighted) {

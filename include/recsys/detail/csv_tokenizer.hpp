@@ -26,6 +26,7 @@
 /// - with quoting off, '"' is an ordinary character.
 
 #include <recsys/data/id_map.hpp>
+#include <recsys/detail/platform.hpp>
 #include <recsys/detail/strings.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/types.hpp>
@@ -384,13 +385,6 @@ class csv_source {
   return h ^ (h >> 31);
 }
 
-inline void prefetch(const void* p) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-  __builtin_prefetch(p);
-#else
-  (void)p;
-#endif
-}
 
 /// An accelerator in front of an id_map<std::string> for bulk ingestion. Lookups of a random
 /// id in a large map cost two dependent cache misses (slot, then key); key_index stores a

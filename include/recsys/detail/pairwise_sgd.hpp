@@ -25,6 +25,7 @@
 ///   (each block with its own stream), negatives from the whole catalogue, lock-free updates of
 ///   the shared factors. Fastest, not reproducible.
 
+#include <recsys/detail/platform.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
@@ -228,27 +229,6 @@ inline void warp_update(float* u, float* vi, float* vj, float* bi, float* bj, in
   return std::min(w, max_weight);
 }
 
-// Software prefetches. On x86 with GCC/Clang they are inline asm: GCC 12 at -O3 deletes
-// __builtin_prefetch calls from some inlined helpers (it treats them as free of side effects),
-// which silently removed the prefetching of CSR rows.
-inline void prefetch_read(const void* p) noexcept {
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
-#elif defined(__GNUC__)
-  __builtin_prefetch(p, 0, 3);
-#else
-  (void)p;
-#endif
-}
-
-inline void prefetch_write(const void* p) noexcept {
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) && defined(__PRFCHW__)
-  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
-#else
-  prefetch_read(p);
-#endif
-}
-
 /// Prefetches a factor row of f floats for writing.
 inline void prefetch_row(const float* p, int f) noexcept {
   for (int o = 0; o < f; o += 16) prefetch_write(p + o);
@@ -260,13 +240,13 @@ inline void prefetch_row_search(const index_t* inner, index_t begin, index_t end
   constexpr index_t per_line = 64 / sizeof(index_t);
   const index_t n = end - begin;
   if (n <= 8 * per_line) {
-    for (index_t k = 0; k < n; k += per_line) prefetch_read(inner + begin + k);
-    if (n > 0) prefetch_read(inner + end - 1);
+    for (index_t k = 0; k < n; k += per_line) prefetch(inner + begin + k);
+    if (n > 0) prefetch(inner + end - 1);
     return;
   }
   for (int d = 2; d <= 8; d *= 2)
     for (int q = 1; q < d; q += 2)
-      prefetch_read(inner + begin + static_cast<index_t>(static_cast<std::int64_t>(n) * q / d));
+      prefetch(inner + begin + static_cast<index_t>(static_cast<std::int64_t>(n) * q / d));
 }
 
 // ------------------------------------------------------------------------------------------

@@ -45,7 +45,6 @@
 #include <recsys/detail/select.hpp>
 #include <recsys/detail/sparse_accumulator.hpp>
 #include <recsys/errors.hpp>
-#include <recsys/models/popularity.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
@@ -326,10 +325,10 @@ struct setting_info {
 }
 
 namespace detail {
-// A duration for item_to_item: "0" (off) or what recsys::parse_duration accepts.
+// A duration for item_to_item: "0" (off) or what detail::parse_duration accepts.
 inline timestamp_t i2i_duration(std::string_view where, std::string_view key, std::string_view value) {
   if (value == "0") return 0;
-  return parse_duration(where, key, value);
+  return detail::parse_duration(where, key, value);
 }
 
 inline std::vector<std::string> i2i_list(std::string_view where, std::string_view key, std::string_view value) {
