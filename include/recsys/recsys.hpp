@@ -22,5 +22,6 @@
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
+#include <recsys/models/als.hpp>
 
 #endif  // RECSYS_RECSYS_HPP
