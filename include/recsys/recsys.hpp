@@ -18,10 +18,19 @@
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
 #include <recsys/data/baskets.hpp>
+#include <recsys/data/synthetic.hpp>
 
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
 #include <recsys/models/als.hpp>
+#include <recsys/models/popularity.hpp>
+
+// persistence
+#include <recsys/io/npy.hpp>
+#include <recsys/io/model_store.hpp>
+
+// the recipe registry
+#include <recsys/recipes.hpp>
 
 #endif  // RECSYS_RECSYS_HPP
