@@ -83,7 +83,8 @@ Eigen::MatrixXd documented_user_init(const Eigen::MatrixXd& w, const recsys::als
 }
 
 // Naive dense ALS in double: items against users, then users against items, per iteration.
-std::pair<Eigen::MatrixXd, Eigen::MatrixXd> dense_reference_fit(const recsys::csr_matrix& m, const recsys::als_config& c) {
+std::pair<Eigen::MatrixXd, Eigen::MatrixXd> dense_reference_fit(const recsys::csr_matrix& m,
+                                                                const recsys::als_config& c) {
   const Eigen::MatrixXd w = Eigen::MatrixXd(m.cast<double>());
   Eigen::MatrixXd x = documented_user_init(w, c), y;
   for (index_t it = 0; it < c.iterations; ++it) {
@@ -134,6 +135,7 @@ recsys::als_config small_config(recsys::als_solver solver, index_t f = 6, index_
   c.iterations = iterations;
   c.solver = solver;
   c.regularization = 0.1;
+  c.regularization_exponent = 0;  // the classic constant lambda; tests that scale it say so
   c.alpha = 2.0;
   c.num_threads = 2;
   c.seed = recsys::test::seed();
@@ -199,7 +201,8 @@ TEMPLATE_TEST_CASE("als: low-rank and direct exact row solves agree with a dense
       idx.resize(static_cast<std::size_t>(n));
       std::sort(idx.begin(), idx.end());
       std::vector<float> w;
-      for (index_t j = 0; j < n; ++j) w.push_back(0.25f + static_cast<float>(g.uniform_index(4)));  // linear: c = 0.5 .. 6.5
+      for (index_t j = 0; j < n; ++j)
+        w.push_back(0.25f + static_cast<float>(g.uniform_index(4)));  // linear: c = 0.5 .. 6.5
       const recsys::detail::als_row row{idx.data(), w.data(), n};
       const S lambda = S(0.3);
       // Dense reference in double, in the same (rotated) basis.
@@ -229,7 +232,8 @@ TEMPLATE_TEST_CASE("als: low-rank and direct exact row solves agree with a dense
       // CG with f steps from zero solves the f x f system (up to rounding).
       recsys::vector<S> xc = recsys::vector<S>::Zero(f);
       REQUIRE(solver.solve_cg(side, row, lambda, xc.data(), 3 * f) == recsys::detail::als_row_status::ok);
-      REQUIRE((xc.template cast<double>() - want).norm() <= (std::is_same_v<S, double> ? 1e-8 : 2e-3) * std::max(1.0, want.norm()));
+      REQUIRE((xc.template cast<double>() - want).norm() <=
+              (std::is_same_v<S, double> ? 1e-8 : 2e-3) * std::max(1.0, want.norm()));
     }
   }
 }
@@ -287,8 +291,8 @@ TEMPLATE_TEST_CASE("als: the Cholesky loss decreases monotonically and equals th
     REQUIRE(h[k].loss <= h[k - 1].loss * (1 + slack));
   }
   REQUIRE(h.front().loss > h.back().loss);
-  const double want = dense_objective(m, model.user_factors().template cast<double>(),
-                                      model.item_factors().template cast<double>(), c);
+  const double want =
+      dense_objective(m, model.user_factors().template cast<double>(), model.item_factors().template cast<double>(), c);
   REQUIRE(h.back().loss == Approx(want).epsilon(std::is_same_v<TestType, double> ? 1e-10 : 1e-4));
 }
 
@@ -534,21 +538,21 @@ TEST_CASE("als: bad input is rejected", "[als]") {
   REQUIRE_FALSE(model.is_fitted());
 }
 
-TEST_CASE("als: set_option applies key=value hyperparameters with validation", "[als]") {
+TEST_CASE("als: set_param applies key=value hyperparameters with validation", "[als]") {
   recsys::als_config c;
-  recsys::set_option(c, "factors", "128");
-  recsys::set_option(c, "iterations=7");
-  recsys::set_option(c, "regularization", "1e-3");
-  recsys::set_option(c, "alpha", "40");
-  recsys::set_option(c, "solver", "cholesky");
-  recsys::set_option(c, "cg_steps", "5");
-  recsys::set_option(c, "confidence", "linear");
-  recsys::set_option(c, "regularization_exponent", "1");
-  recsys::set_option(c, "unobserved_weight", "0.25");
-  recsys::set_option(c, "seed", "18446744073709551615");
-  recsys::set_option(c, "num_threads", "2");
-  recsys::set_option(c, "init_scale", "0.5");
-  recsys::set_option(c, "compute_loss", "true");
+  recsys::set_param(c, "factors", "128");
+  recsys::set_param(c, "iterations=7");
+  recsys::set_param(c, "regularization", "1e-3");
+  recsys::set_param(c, "alpha", "40");
+  recsys::set_param(c, "solver", "cholesky");
+  recsys::set_param(c, "cg_steps", "5");
+  recsys::set_param(c, "confidence", "linear");
+  recsys::set_param(c, "regularization_exponent", "1");
+  recsys::set_param(c, "unobserved_weight", "0.25");
+  recsys::set_param(c, "seed", "18446744073709551615");
+  recsys::set_param(c, "num_threads", "2");
+  recsys::set_param(c, "init_scale", "0.5");
+  recsys::set_param(c, "compute_loss", "true");
   REQUIRE(c.factors == 128);
   REQUIRE(c.iterations == 7);
   REQUIRE(c.regularization == 1e-3);
@@ -577,15 +581,15 @@ TEST_CASE("als: set_option applies key=value hyperparameters with validation", "
                                                                       {"compute_loss", "maybe"},
                                                                       {"learning_rate", "0.1"}}) {
     CAPTURE(k, v);
-    REQUIRE_THROWS_AS(recsys::set_option(c, k, v), recsys::invalid_argument);
+    REQUIRE_THROWS_AS(recsys::set_param(c, k, v), recsys::invalid_argument);
   }
-  REQUIRE_THROWS_AS(recsys::set_option(c, "factors"), recsys::invalid_argument);
+  REQUIRE_THROWS_AS(recsys::set_param(c, "factors"), recsys::invalid_argument);
   REQUIRE(c.factors == before.factors);
   REQUIRE(c.solver == before.solver);
   try {
-    recsys::set_option(c, "learning_rate", "0.1");
+    recsys::set_param(c, "learning_rate", "0.1");
   } catch (const recsys::invalid_argument& e) {
     REQUIRE(std::string(e.what()).find("cg_steps") != std::string::npos);  // lists the known keys
   }
-  for (auto k : recsys::als_option_keys) REQUIRE_FALSE(k.empty());
+  for (auto k : recsys::als_param_keys) REQUIRE_FALSE(k.empty());
 }

@@ -53,6 +53,7 @@ recsys::als_config config(recsys::als_solver solver, index_t f = 8, index_t iter
   c.iterations = iterations;
   c.solver = solver;
   c.regularization = 0.1;
+  c.regularization_exponent = 0;  // constant lambda unless a test scales it
   c.alpha = 4.0;
   c.num_threads = 2;
   c.seed = recsys::test::seed();
@@ -83,7 +84,8 @@ template <class Scalar>
 Eigen::VectorXd dense_fold_in(const recsys::als<Scalar>& m, const row_data& r) {
   const Eigen::MatrixXd y = m.item_factors().template cast<double>();
   Eigen::VectorXd b = Eigen::VectorXd::Zero(y.cols());
-  for (std::size_t j = 0; j < r.items.size(); ++j) b += confidence(m.config(), r.weights[j]) * y.row(r.items[j]).transpose();
+  for (std::size_t j = 0; j < r.items.size(); ++j)
+    b += confidence(m.config(), r.weights[j]) * y.row(r.items[j]).transpose();
   return dense_system(m, r).ldlt().solve(b);
 }
 
@@ -262,8 +264,9 @@ TEST_CASE("als: partial_fit adds users and items and re-solves the given rows", 
         }
       Eigen::VectorXd want = Eigen::VectorXd::Zero(c.factors);
       if (n > 0) {
-        const Eigen::MatrixXd a = x_ext.transpose() * cu.asDiagonal() * x_ext +
-                                  c.regularization * Eigen::MatrixXd::Identity(c.factors, c.factors);
+        const double lambda = c.regularization * std::pow(n + c.unobserved_weight * 70, c.regularization_exponent);
+        const Eigen::MatrixXd a =
+            x_ext.transpose() * cu.asDiagonal() * x_ext + lambda * Eigen::MatrixXd::Identity(c.factors, c.factors);
         want = a.ldlt().solve(x_ext.transpose() * cu.asDiagonal() * pu);
       }
       const Eigen::VectorXd got_scores = model.user_factors().topRows(60) * model.item_factors().row(i).transpose();

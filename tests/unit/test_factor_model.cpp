@@ -32,9 +32,11 @@ recsys::topk_result brute_force(const fixed_model& m, recsys::index_t user, recs
     if (m.item_bias().size()) s += m.item_bias()[i];
     all.push_back({s, i});
   }
-  std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return recsys::ranks_before(a.first, a.second, b.first, b.second); });
+  std::sort(all.begin(), all.end(),
+            [](auto& a, auto& b) { return recsys::ranks_before(a.first, a.second, b.first, b.second); });
   recsys::topk_result r;
-  for (std::size_t j = 0; j < all.size() && j < static_cast<std::size_t>(k); ++j) r.push_back(all[j].second, all[j].first);
+  for (std::size_t j = 0; j < all.size() && j < static_cast<std::size_t>(k); ++j)
+    r.push_back(all[j].second, all[j].first);
   return r;
 }
 }  // namespace
@@ -56,7 +58,8 @@ TEST_CASE("factor_model::recommend equals a full sort, with and without seen ite
       const auto got = m.recommend(u, k, o);
       const auto want = brute_force(m, u, k, true);
       REQUIRE(got.ids == want.ids);
-      for (std::size_t j = 0; j < got.size(); ++j) REQUIRE(got.scores[j] == recsys::test::Approx(want.scores[j]).epsilon(1e-5));
+      for (std::size_t j = 0; j < got.size(); ++j)
+        REQUIRE(got.scores[j] == recsys::test::Approx(want.scores[j]).epsilon(1e-5));
       o.exclude_seen = false;
       REQUIRE(m.recommend(u, k, o).ids == brute_force(m, u, k, false).ids);
       REQUIRE(m.recommend(u, k, o).is_sorted());

@@ -50,9 +50,9 @@ enum class als_confidence_kind { hu, linear };
 /// Outcome of one row solve.
 enum class als_row_status {
   ok,
-  singular,                ///< G + lambda I is numerically singular (lambda too small)
-  not_positive_definite,   ///< the row's system is not positive definite
-  not_finite               ///< a NaN or infinity appeared
+  singular,               ///< G + lambda I is numerically singular (lambda too small)
+  not_positive_definite,  ///< the row's system is not positive definite
+  not_finite              ///< a NaN or infinity appeared
 };
 
 /// Rows processed by the Gram reduction per block (fixed: results do not depend on threads).
@@ -60,6 +60,12 @@ inline constexpr std::int64_t als_gram_block = 1024;
 /// Bytes of the per-thread gathered block: rows longer than this are processed in chunks
 /// (CG then gathers them again at every step).
 inline constexpr std::size_t als_max_block_bytes = std::size_t(64) << 20;
+
+/// Row count below which an O(rows f^2) preparation step (Gram matrix, rotation) runs on the
+/// calling thread: about 2 M flops, less than starting a parallel region costs on a busy machine.
+[[nodiscard]] constexpr std::int64_t als_parallel_rows(Eigen::Index f) noexcept {
+  return std::max<std::int64_t>(64, (std::int64_t(2) << 20) / std::max<std::int64_t>(1, std::int64_t(f) * f));
+}
 
 /// True when the n x n (Woodbury) form of the exact solve is cheaper than the f x f one.
 /// Both cost about n^2 f + n^3/3 versus n f^2 + f^3/3 flops; they cross near n = f, and the
@@ -71,14 +77,15 @@ inline constexpr std::size_t als_max_block_bytes = std::size_t(64) << 20;
 template <class Scalar>
 struct als_fixed_side {
   const row_matrix<Scalar>* factors = nullptr;  ///< m x f, rotated
-  const recsys::vector<Scalar>* eig = nullptr;   ///< f eigenvalues of factors^T factors
-  double eig_min = 0.0;                          ///< smallest eigenvalue (double precision)
-  double eig_max = 0.0;                          ///< largest eigenvalue (double precision)
+  const recsys::vector<Scalar>* eig = nullptr;  ///< f eigenvalues of factors^T factors
+  double eig_min = 0.0;                         ///< smallest eigenvalue (double precision)
+  double eig_max = 0.0;                         ///< largest eigenvalue (double precision)
   als_confidence_kind confidence = als_confidence_kind::hu;
   Scalar alpha = Scalar(1);
 
   [[nodiscard]] Scalar confidence_of(score_t w) const noexcept {
-    return confidence == als_confidence_kind::hu ? Scalar(1) + alpha * static_cast<Scalar>(w) : alpha * static_cast<Scalar>(w);
+    return confidence == als_confidence_kind::hu ? Scalar(1) + alpha * static_cast<Scalar>(w)
+                                                 : alpha * static_cast<Scalar>(w);
   }
   /// True when G + lambda I is numerically singular: its smallest eigenvalue is at the
   /// rounding level of the double-precision Gram matrix.
@@ -108,7 +115,7 @@ class als_row_solver {
   explicit als_row_solver(Eigen::Index factors)
       : f_(factors),
         max_rows_(std::max<Eigen::Index>(256, static_cast<Eigen::Index>(als_max_block_bytes / sizeof(Scalar)) /
-                                                   std::max<Eigen::Index>(factors, 1))) {
+                                                  std::max<Eigen::Index>(factors, 1))) {
     g_.resize(f_);
     w_.resize(f_);
     s_inv_.resize(f_);
@@ -138,7 +145,8 @@ class als_row_solver {
     if (side.confidence == als_confidence_kind::linear)
       for (Eigen::Index j = 0; j < n; ++j) any_negative = any_negative || side.confidence_of(row.weight[j]) < Scalar(1);
     const bool low_rank = !any_negative && (force == 1 || (force == 0 && als_use_low_rank(n, f_)));
-    const als_row_status st = low_rank ? solve_low_rank(side, row, lambda, out, rhs) : solve_direct(side, row, lambda, out, rhs);
+    const als_row_status st =
+        low_rank ? solve_low_rank(side, row, lambda, out, rhs) : solve_direct(side, row, lambda, out, rhs);
     if (st != als_row_status::ok) return st;
     return out.allFinite() ? als_row_status::ok : als_row_status::not_finite;
   }
@@ -179,7 +187,8 @@ class als_row_solver {
       const Scalar pap = p_.dot(ap_);
       fl += 4.0 * static_cast<double>(n * f_) + 11.0 * static_cast<double>(f_) + static_cast<double>(n);
       if (!(pap > Scalar(0))) {
-        st = std::isfinite(static_cast<double>(pap)) ? als_row_status::not_positive_definite : als_row_status::not_finite;
+        st = std::isfinite(static_cast<double>(pap)) ? als_row_status::not_positive_definite
+                                                     : als_row_status::not_finite;
         break;
       }
       const Scalar a = rs / pap;
@@ -278,7 +287,7 @@ class als_row_solver {
     if (rhs)
       g_ = s_inv_.cwiseProduct(Eigen::Map<const vec>(rhs, f_));
     else
-      g_.noalias() = z.transpose() * c_.head(n);  // g = Z^T c = S^-1 b
+      g_.noalias() = z.transpose() * c_.head(n);                        // g = Z^T c = S^-1 b
     for (Eigen::Index j = 0; j < n; ++j) z.row(j) *= std::sqrt(d_[j]);  // Zd = D^1/2 Z
     if (small_.rows() < n) small_.resize(std::max<Eigen::Index>(n, 16), std::max<Eigen::Index>(n, 16));
     auto m = small_.topLeftCorner(n, n);
@@ -297,8 +306,8 @@ class als_row_solver {
     return als_row_status::ok;
   }
 
-  als_row_status solve_direct(const als_fixed_side<Scalar>& side, const als_row& row, Scalar lambda,
-                              Eigen::Map<vec>& x, const Scalar* rhs) {
+  als_row_status solve_direct(const als_fixed_side<Scalar>& side, const als_row& row, Scalar lambda, Eigen::Map<vec>& x,
+                              const Scalar* rhs) {
     const Eigen::Index n = row.size;
     load_confidences(side, row);
     if (small_.rows() < f_) small_.resize(f_, f_);
@@ -329,7 +338,8 @@ class als_row_solver {
       block_.topRows(cnt).array().colwise() *= sd_.head(cnt).array();
       if (top > 0) a.template selfadjointView<Eigen::Lower>().rankUpdate(block_.topRows(top).transpose(), Scalar(1));
       if (cnt > top)
-        a.template selfadjointView<Eigen::Lower>().rankUpdate(block_.middleRows(top, cnt - top).transpose(), Scalar(-1));
+        a.template selfadjointView<Eigen::Lower>().rankUpdate(block_.middleRows(top, cnt - top).transpose(),
+                                                              Scalar(-1));
     }
     Eigen::Ref<cmat> aref(a);
     Eigen::LLT<Eigen::Ref<cmat>> llt(aref);
@@ -357,6 +367,7 @@ Eigen::MatrixXd als_gram(const row_matrix<Scalar>& m, int num_threads) {
   const Eigen::Index f = m.cols();
   parallel_options po;
   po.num_threads = num_threads;
+  po.min_parallel = als_parallel_rows(f);  // small Gram matrices are not worth a thread start
   Eigen::MatrixXd g = parallel_reduce(
       0, static_cast<std::int64_t>(m.rows()), als_gram_block, po, Eigen::MatrixXd(Eigen::MatrixXd::Zero(f, f)),
       [&](std::int64_t lo, std::int64_t hi) {
@@ -377,7 +388,7 @@ Eigen::MatrixXd als_gram(const row_matrix<Scalar>& m, int num_threads) {
 template <class Scalar>
 struct als_basis {
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> q;  ///< f x f, orthonormal columns
-  recsys::vector<Scalar> eig;                                ///< descending
+  recsys::vector<Scalar> eig;                               ///< descending
   double eig_min = 0.0;
   double eig_max = 0.0;
 };
@@ -413,6 +424,7 @@ void als_rotate(const row_matrix<Scalar>& in, const Eigen::Matrix<Scalar, Eigen:
   const std::int64_t chunks = (rows + 255) / 256;
   parallel_options po;
   po.num_threads = num_threads;
+  po.min_parallel = std::max<std::int64_t>(2, als_parallel_rows(f) / 256);
   parallel_for(0, chunks, po, [&](std::int64_t c) {
     const Eigen::Index lo = static_cast<Eigen::Index>(c) * 256, hi = std::min<Eigen::Index>(rows, lo + 256);
     for (Eigen::Index b = lo; b < hi; b += 32) {

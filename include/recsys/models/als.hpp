@@ -31,6 +31,7 @@
 /// recsys/detail/als_kernels.hpp and docs/als.md).
 
 #include <recsys/detail/als_kernels.hpp>
+#include <recsys/detail/params.hpp>
 #include <recsys/detail/select.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/models/factor_model.hpp>
@@ -71,133 +72,127 @@ enum class als_confidence {
 };
 
 /// Hyperparameters of recsys::als. Every field maps 1:1 to a `key=value` option of
-/// recsys::set_option (the command line's `--set`). Validated by recsys::validate when a
+/// recsys::set_param (the command line's `--set`). Validated (validate()) when a
 /// model is built or fitted.
 struct als_config {
-  index_t factors = 64;                 ///< latent dimensions f (>= 1)
-  index_t iterations = 15;              ///< full sweeps (items then users) (>= 1)
-  double regularization = 0.05;         ///< lambda (>= 0)
-  double regularization_exponent = 0.0; ///< nu: lambda_u = lambda (n_u + a0 N)^nu; 0 = constant (>= 0)
-  double unobserved_weight = 0.0;       ///< a0 in the frequency of the line above (>= 0)
-  double alpha = 10.0;                  ///< confidence scale (> 0)
+  index_t factors = 64;                  ///< latent dimensions f (>= 1)
+  index_t iterations = 15;               ///< full sweeps (items then users) (>= 1)
+  double regularization = 0.1;           ///< lambda (>= 0)
+  double regularization_exponent = 1.0;  ///< nu: lambda_u = lambda (n_u + a0 N)^nu; 0 = constant lambda (>= 0)
+  double unobserved_weight = 0.0;        ///< a0 in the frequency of the line above (>= 0)
+  double alpha = 1.0;                    ///< confidence scale (> 0)
   als_confidence confidence = als_confidence::hu;
   als_solver solver = als_solver::cg;
-  index_t cg_steps = 3;                 ///< CG steps per row and half-sweep (>= 1)
-  std::uint64_t seed = 42;              ///< initialisation seed
-  int num_threads = 0;                  ///< 0 = default thread count
-  double init_scale = 0.1;              ///< initial factors ~ N(0, init_scale^2 / factors) (> 0)
-  bool compute_loss = false;            ///< evaluate the objective after every iteration
+  index_t cg_steps = 3;       ///< CG steps per row and half-sweep (>= 1)
+  std::uint64_t seed = 42;    ///< initialisation seed
+  int num_threads = 0;        ///< 0 = default thread count
+  double init_scale = 0.1;    ///< initial factors ~ N(0, init_scale^2 / factors) (> 0)
+  bool compute_loss = false;  ///< evaluate the objective after every iteration
+
+  /// Checks every field.
+  /// @throws recsys::invalid_argument naming the field and its value.
+  void validate() const {
+    const als_config& c = *this;
+    const char* w = "als_config";
+    RECSYS_REQUIRE(c.factors >= 1 && c.factors <= 4096, w, "factors must be in [1, 4096] (got ", c.factors, ")");
+    RECSYS_REQUIRE(c.iterations >= 1, w, "iterations must be >= 1 (got ", c.iterations, ")");
+    RECSYS_REQUIRE(std::isfinite(c.regularization) && c.regularization >= 0, w,
+                   "regularization must be finite and >= 0 (got ", c.regularization, ")");
+    RECSYS_REQUIRE(std::isfinite(c.regularization_exponent) && c.regularization_exponent >= 0, w,
+                   "regularization_exponent must be finite and >= 0 (got ", c.regularization_exponent, ")");
+    RECSYS_REQUIRE(std::isfinite(c.unobserved_weight) && c.unobserved_weight >= 0, w,
+                   "unobserved_weight must be finite and >= 0 (got ", c.unobserved_weight, ")");
+    RECSYS_REQUIRE(std::isfinite(c.alpha) && c.alpha > 0, w, "alpha must be finite and > 0 (got ", c.alpha, ")");
+    RECSYS_REQUIRE(c.confidence == als_confidence::hu || c.confidence == als_confidence::linear, w,
+                   "confidence must be hu or linear (got ", static_cast<int>(c.confidence), ")");
+    RECSYS_REQUIRE(c.solver == als_solver::cg || c.solver == als_solver::cholesky, w,
+                   "solver must be cg or cholesky (got ", static_cast<int>(c.solver), ")");
+    RECSYS_REQUIRE(c.cg_steps >= 1, w, "cg_steps must be >= 1 (got ", c.cg_steps, ")");
+    RECSYS_REQUIRE(c.num_threads >= 0, w, "num_threads must be >= 0 (got ", c.num_threads, ")");
+    RECSYS_REQUIRE(std::isfinite(c.init_scale) && c.init_scale > 0, w, "init_scale must be finite and > 0 (got ",
+                   c.init_scale, ")");
+  }
 };
 
-/// Checks every field of an als_config.
-/// @throws recsys::invalid_argument naming the field and its value.
-inline void validate(const als_config& c) {
-  const char* w = "als_config";
-  RECSYS_REQUIRE(c.factors >= 1 && c.factors <= 4096, w, "factors must be in [1, 4096] (got ", c.factors, ")");
-  RECSYS_REQUIRE(c.iterations >= 1, w, "iterations must be >= 1 (got ", c.iterations, ")");
-  RECSYS_REQUIRE(std::isfinite(c.regularization) && c.regularization >= 0, w,
-                 "regularization must be finite and >= 0 (got ", c.regularization, ")");
-  RECSYS_REQUIRE(std::isfinite(c.regularization_exponent) && c.regularization_exponent >= 0, w,
-                 "regularization_exponent must be finite and >= 0 (got ", c.regularization_exponent, ")");
-  RECSYS_REQUIRE(std::isfinite(c.unobserved_weight) && c.unobserved_weight >= 0, w,
-                 "unobserved_weight must be finite and >= 0 (got ", c.unobserved_weight, ")");
-  RECSYS_REQUIRE(std::isfinite(c.alpha) && c.alpha > 0, w, "alpha must be finite and > 0 (got ", c.alpha, ")");
-  RECSYS_REQUIRE(c.confidence == als_confidence::hu || c.confidence == als_confidence::linear, w,
-                 "confidence must be hu or linear (got ", static_cast<int>(c.confidence), ")");
-  RECSYS_REQUIRE(c.solver == als_solver::cg || c.solver == als_solver::cholesky, w,
-                 "solver must be cg or cholesky (got ", static_cast<int>(c.solver), ")");
-  RECSYS_REQUIRE(c.cg_steps >= 1, w, "cg_steps must be >= 1 (got ", c.cg_steps, ")");
-  RECSYS_REQUIRE(c.num_threads >= 0, w, "num_threads must be >= 0 (got ", c.num_threads, ")");
-  RECSYS_REQUIRE(std::isfinite(c.init_scale) && c.init_scale > 0, w,
-                 "init_scale must be finite and > 0 (got ", c.init_scale, ")");
-}
-
-/// The keys recsys::set_option accepts for an als_config, in documentation order.
-inline constexpr std::array<std::string_view, 13> als_option_keys{
-    "factors",  "iterations", "regularization", "regularization_exponent", "unobserved_weight",
-    "alpha",    "confidence", "solver",         "cg_steps",                "seed",
-    "num_threads", "init_scale", "compute_loss"};
-
-namespace detail {
-template <class T>
-T parse_integer_option(std::string_view key, std::string_view value) {
-  T v{};
-  const auto* end = value.data() + value.size();
-  const auto r = std::from_chars(value.data(), end, v);
-  RECSYS_REQUIRE(!value.empty() && r.ec == std::errc() && r.ptr == end, "set_option",
-                 "option '", key, "' needs an integer (got '", value, "')");
-  return v;
-}
-inline double parse_real_option(std::string_view key, std::string_view value) {
-  double v = 0;
-  const auto* end = value.data() + value.size();
-  const auto r = std::from_chars(value.data(), end, v);
-  RECSYS_REQUIRE(!value.empty() && r.ec == std::errc() && r.ptr == end && std::isfinite(v), "set_option",
-                 "option '", key, "' needs a finite number (got '", value, "')");
-  return v;
-}
-inline bool parse_bool_option(std::string_view key, std::string_view value) {
-  if (value == "true" || value == "1" || value == "on" || value == "yes") return true;
-  if (value == "false" || value == "0" || value == "off" || value == "no") return false;
-  throw_invalid_argument("set_option", "option '", key, "' needs true or false (got '", value, "')");
-}
-}  // namespace detail
+/// The keys recsys::set_param accepts for an als_config, in documentation order.
+inline constexpr std::array<std::string_view, 13> als_param_keys{
+    "factors",           "iterations", "regularization", "regularization_exponent",
+    "unobserved_weight", "alpha",      "confidence",     "solver",
+    "cg_steps",          "seed",       "num_threads",    "init_scale",
+    "compute_loss"};
 
 /// Applies one hyperparameter given as text (the command line's `--set key=value`) to an
-/// als_config, then validates the whole config. Keys are recsys::als_option_keys: the integer
-/// options factors, iterations, cg_steps, seed, num_threads; the real options regularization,
+/// als_config, then validates the whole config. Keys are recsys::als_param_keys: the integer
+/// parameters factors, iterations, cg_steps, seed, num_threads; the real ones regularization,
 /// regularization_exponent, unobserved_weight, alpha, init_scale; solver = cg | cholesky;
-/// confidence = hu | linear; compute_loss = true | false (also 1/0, on/off, yes/no).
+/// confidence = hu | linear; compute_loss = true | false (also 1/0, yes/no, on/off).
 /// Values must be complete and exact ("64", "0.01", "1e-3"; no spaces).
 /// @throws recsys::invalid_argument for an unknown key, a malformed value, or a value out of
-///         range; the config is left unchanged.
+///         range; the config is then left unchanged.
 /// @code
 ///   recsys::als_config cfg;
-///   recsys::set_option(cfg, "factors", "128");
-///   recsys::set_option(cfg, "solver=cholesky");
+///   recsys::set_param(cfg, "factors", "128");
+///   recsys::set_param(cfg, "solver=cholesky");
 /// @endcode
-inline void set_option(als_config& cfg, std::string_view key, std::string_view value) {
+inline void set_param(als_config& cfg, std::string_view key, std::string_view value) {
+  constexpr const char* where = "als::set_param";
+  constexpr std::int64_t int_max = std::numeric_limits<index_t>::max();
   als_config c = cfg;
-  using detail::parse_integer_option;
-  if (key == "factors") c.factors = parse_integer_option<index_t>(key, value);
-  else if (key == "iterations") c.iterations = parse_integer_option<index_t>(key, value);
-  else if (key == "regularization") c.regularization = detail::parse_real_option(key, value);
-  else if (key == "regularization_exponent") c.regularization_exponent = detail::parse_real_option(key, value);
-  else if (key == "unobserved_weight") c.unobserved_weight = detail::parse_real_option(key, value);
-  else if (key == "alpha") c.alpha = detail::parse_real_option(key, value);
-  else if (key == "init_scale") c.init_scale = detail::parse_real_option(key, value);
-  else if (key == "cg_steps") c.cg_steps = parse_integer_option<index_t>(key, value);
-  else if (key == "seed") c.seed = parse_integer_option<std::uint64_t>(key, value);
-  else if (key == "num_threads") c.num_threads = parse_integer_option<int>(key, value);
-  else if (key == "compute_loss") c.compute_loss = detail::parse_bool_option(key, value);
-  else if (key == "solver") {
-    if (value == "cg") c.solver = als_solver::cg;
-    else if (value == "cholesky") c.solver = als_solver::cholesky;
-    else detail::throw_invalid_argument("set_option", "solver must be cg or cholesky (got '", value, "')");
+  if (key == "factors") {
+    c.factors = static_cast<index_t>(detail::parse_int(where, key, value, 1, 4096));
+  } else if (key == "iterations") {
+    c.iterations = static_cast<index_t>(detail::parse_int(where, key, value, 1, int_max));
+  } else if (key == "regularization") {
+    c.regularization = detail::parse_double(where, key, value);
+  } else if (key == "regularization_exponent") {
+    c.regularization_exponent = detail::parse_double(where, key, value);
+  } else if (key == "unobserved_weight") {
+    c.unobserved_weight = detail::parse_double(where, key, value);
+  } else if (key == "alpha") {
+    c.alpha = detail::parse_double(where, key, value);
+  } else if (key == "init_scale") {
+    c.init_scale = detail::parse_double(where, key, value);
+  } else if (key == "cg_steps") {
+    c.cg_steps = static_cast<index_t>(detail::parse_int(where, key, value, 1, int_max));
+  } else if (key == "seed") {
+    // The full 64-bit range: parsed as unsigned.
+    std::uint64_t x = 0;
+    const char* end = value.data() + value.size();
+    const auto [ptr, ec] = std::from_chars(value.data(), end, x);
+    RECSYS_REQUIRE(!value.empty() && ec == std::errc() && ptr == end, where, "'", key,
+                   "' needs an integer in [0, 2^64) (got '", value, "')");
+    c.seed = x;
+  } else if (key == "num_threads") {
+    c.num_threads = static_cast<int>(detail::parse_int(where, key, value, 0, 65536));
+  } else if (key == "compute_loss") {
+    c.compute_loss = detail::parse_bool(where, key, value);
+  } else if (key == "solver") {
+    c.solver = detail::parse_choice<als_solver>(where, key, value,
+                                                {{"cg", als_solver::cg}, {"cholesky", als_solver::cholesky}});
   } else if (key == "confidence") {
-    if (value == "hu") c.confidence = als_confidence::hu;
-    else if (value == "linear") c.confidence = als_confidence::linear;
-    else detail::throw_invalid_argument("set_option", "confidence must be hu or linear (got '", value, "')");
+    c.confidence = detail::parse_choice<als_confidence>(
+        where, key, value, {{"hu", als_confidence::hu}, {"linear", als_confidence::linear}});
   } else {
-    std::string known;
-    for (auto k : als_option_keys) known += (known.empty() ? "" : ", ") + std::string(k);
-    detail::throw_invalid_argument("set_option", "unknown ALS option '", key, "' (known: ", known, ")");
+    detail::unknown_param(
+        where, key,
+        {"factors", "iterations", "regularization", "regularization_exponent", "unobserved_weight", "alpha",
+         "confidence", "solver", "cg_steps", "seed", "num_threads", "init_scale", "compute_loss"});
   }
-  validate(c);
+  c.validate();
   cfg = c;
 }
 
-/// set_option for one "key=value" string.
-/// @throws recsys::invalid_argument when there is no '=' or as set_option(cfg, key, value).
-inline void set_option(als_config& cfg, std::string_view assignment) {
+/// set_param for one "key=value" string.
+/// @throws recsys::invalid_argument when there is no '=' or as set_param(cfg, key, value).
+inline void set_param(als_config& cfg, std::string_view assignment) {
   const auto eq = assignment.find('=');
-  RECSYS_REQUIRE(eq != std::string_view::npos, "set_option", "expected key=value (got '", assignment, "')");
-  set_option(cfg, assignment.substr(0, eq), assignment.substr(eq + 1));
+  RECSYS_REQUIRE(eq != std::string_view::npos, "als::set_param", "expected key=value (got '", assignment, "')");
+  set_param(cfg, assignment.substr(0, eq), assignment.substr(eq + 1));
 }
 
 /// What one training iteration did (als::training_history()).
 struct als_iteration_stats {
-  index_t iteration = 0;  ///< 0-based
+  index_t iteration = 0;                                         ///< 0-based
   double loss = std::numeric_limits<double>::quiet_NaN();        ///< objective L (compute_loss)
   double validation = std::numeric_limits<double>::quiet_NaN();  ///< early-stopping metric
   double seconds = 0;          ///< wall time of the two half-sweeps (loss and validation excluded)
@@ -251,12 +246,12 @@ class als : public factor_model<Scalar> {
 
   als() = default;
   /// @throws recsys::invalid_argument if the config is invalid.
-  explicit als(const als_config& config) : config_(config) { validate(config_); }
+  explicit als(const als_config& config) : config_(config) { config_.validate(); }
 
   [[nodiscard]] const als_config& config() const noexcept { return config_; }
   /// Replaces the hyperparameters used by the next fit / partial_fit / fold-in.
   void set_config(const als_config& config) {
-    validate(config);
+    config.validate();
     config_ = config;
   }
 
@@ -371,16 +366,16 @@ class als : public factor_model<Scalar> {
   using clock = std::chrono::steady_clock;
 
   struct history {
-    std::vector<index_t> items;   // sorted, unique, in the catalogue
+    std::vector<index_t> items;  // sorted, unique, in the catalogue
     std::vector<score_t> weights;
   };
 
   struct row_source {  // the side being solved
     const csr_matrix* rows;
-    std::vector<index_t> order;   // non-empty rows, most interactions first
-    std::vector<index_t> empty;   // rows without interactions
+    std::vector<index_t> order;  // non-empty rows, most interactions first
+    std::vector<index_t> empty;  // rows without interactions
     std::vector<Scalar> lambda;
-    const char* noun;             // "user" / "item"
+    const char* noun;  // "user" / "item"
   };
 
   void require_fitted(const char* where) const {
@@ -441,13 +436,13 @@ class als : public factor_model<Scalar> {
 
   [[noreturn]] void throw_row_error(const char* where, detail::als_row_status st, const std::string& subject,
                                     double lambda, const side_t& side) const {
-    const std::string reg = detail::str(" (regularization ", config_.regularization, ", lambda of this row ", lambda, ")");
+    const std::string reg =
+        detail::str(" (regularization ", config_.regularization, ", lambda of this row ", lambda, ")");
     switch (st) {
       case detail::als_row_status::singular:
-        detail::throw_numerical_error(where, "the system of ", subject,
-                                      " is numerically singular: Y^T Y + lambda I has eigenvalues from ",
-                                      side.eig_min + lambda, " to ", side.eig_max + lambda, reg,
-                                      "; increase the regularization");
+        detail::throw_numerical_error(
+            where, "the system of ", subject, " is numerically singular: Y^T Y + lambda I has eigenvalues from ",
+            side.eig_min + lambda, " to ", side.eig_max + lambda, reg, "; increase the regularization");
       case detail::als_row_status::not_positive_definite:
         detail::throw_numerical_error(where, "the system of ", subject, " is not positive definite", reg,
                                       "; increase the regularization (or use confidence hu, whose weights "
@@ -460,8 +455,9 @@ class als : public factor_model<Scalar> {
 
   /// Solves the rows of `src` against `side` into `out`. CG updates `out` in place (warm start).
   /// Returns the executed flops.
-  double half_sweep(const row_source& src, const side_t& side, matrix_type& out, bool cg, const job_control& job,
-                    const std::string& stage, index_t iteration, index_t iterations, std::vector<solver_t>& scratch) const {
+  double half_sweep(const char* where, const row_source& src, const side_t& side, matrix_type& out, bool cg,
+                    const job_control& job, const std::string& stage, index_t iteration, index_t iterations,
+                    std::vector<solver_t>& scratch) const {
     progress_reporter rep(job, stage, static_cast<std::int64_t>(src.order.size()), iteration, iterations);
     for (index_t r : src.empty) out.row(r).setZero();
     constexpr std::int64_t block = 16;
@@ -480,8 +476,8 @@ class als : public factor_model<Scalar> {
         const auto st = cg ? s.solve_cg(side, row, lambda, out.row(r).data(), steps)
                            : s.solve_exact(side, row, lambda, out.row(r).data());
         if (st != detail::als_row_status::ok)
-          throw_row_error(stage == "als: item half-sweep" || stage == "als: user half-sweep" ? "als::fit" : "als::partial_fit",
-                          st, detail::str(src.noun, " ", r, " (iteration ", iteration, ", ", stage.substr(5), ")"),
+          throw_row_error(where, st,
+                          detail::str(src.noun, " ", r, " (iteration ", iteration, ", ", stage.substr(5), ")"),
                           static_cast<double>(lambda), side);
       }
       rep.advance(hi - lo);
@@ -524,7 +520,8 @@ class als : public factor_model<Scalar> {
           for (std::int64_t u = lo; u < hi; ++u) {
             const auto r = row_of(*users.rows, static_cast<index_t>(u));
             if (r.size == 0) continue;
-            acc += static_cast<double>(users.lambda[static_cast<std::size_t>(u)]) * static_cast<double>(x.row(u).squaredNorm());
+            acc += static_cast<double>(users.lambda[static_cast<std::size_t>(u)]) *
+                   static_cast<double>(x.row(u).squaredNorm());
             for (Eigen::Index j = 0; j < r.size; ++j) {
               const double s = static_cast<double>(x.row(u).dot(y.row(r.index[j])));
               const double c = static_cast<double>(side.confidence_of(r.weight[j]));
@@ -539,7 +536,8 @@ class als : public factor_model<Scalar> {
         [&](std::int64_t lo, std::int64_t hi) {
           double acc = 0;
           for (std::int64_t i = lo; i < hi; ++i)
-            acc += static_cast<double>(items.lambda[static_cast<std::size_t>(i)]) * static_cast<double>(y.row(i).squaredNorm());
+            acc += static_cast<double>(items.lambda[static_cast<std::size_t>(i)]) *
+                   static_cast<double>(y.row(i).squaredNorm());
           return acc;
         },
         [](double a, double b) { return a + b; });
@@ -585,7 +583,8 @@ class als : public factor_model<Scalar> {
     for (std::size_t j = 0; j < base_row.items.size(); ++j) all.emplace_back(base_row.items[j], base_row.weights[j]);
     for (std::size_t j = 0; j < items.size(); ++j) {
       const score_t w = weights.empty() ? score_t(1) : weights[j];
-      RECSYS_REQUIRE(std::isfinite(w) && w >= 0.0f, where, "weight ", j, " is ", w, "; weights must be finite and >= 0");
+      RECSYS_REQUIRE(std::isfinite(w) && w >= 0.0f, where, "weight ", j, " is ", w,
+                     "; weights must be finite and >= 0");
       if (items[j] >= 0 && items[j] < this->num_items()) all.emplace_back(items[j], w);
     }
     std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -629,7 +628,8 @@ class als : public factor_model<Scalar> {
     if (h.items.empty()) return e;
     const vector_type yi = this->item_factors_.row(item).transpose();
     const vector_type v = solve_history("explain", h, yi.data());  // A^-1 y_i
-    const side_t side = make_side(this->item_factors_, query_basis());
+    const basis_t b = query_basis();
+    const side_t side = make_side(this->item_factors_, b);
     detail::topk_heap heap(std::min<index_t>(k, static_cast<index_t>(h.items.size())));
     for (std::size_t j = 0; j < h.items.size(); ++j) {
       const Scalar c = side.confidence_of(h.weights[j]);
@@ -648,7 +648,7 @@ class als : public factor_model<Scalar> {
 
 template <class Scalar>
 void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, const early_stopping* stop) {
-  validate(config_);
+  config_.validate();
   RECSYS_REQUIRE(input.rows() > 0 && input.cols() > 0, "als::fit", "the interaction matrix is empty (", input.rows(),
                  " x ", input.cols(), ")");
   csr_matrix compressed;
@@ -712,7 +712,8 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
         y1.resize(yc.rows(), f);
       st.prepare_seconds += seconds_since(tp);
       tp = clock::now();
-      st.solve_flops += half_sweep(items, make_side(x1, bx), y1, cg, job, "als: item half-sweep", it, iterations, scratch);
+      st.solve_flops += half_sweep("als::fit", items, make_side(x1, bx), y1, cg, job, "als: item half-sweep", it,
+                                   iterations, scratch);
       st.solve_seconds += seconds_since(tp);
       // User half-sweep: users against the new items, in the eigenbasis of Y^T Y.
       tp = clock::now();
@@ -725,7 +726,8 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
         x2.resize(xc.rows(), f);
       st.prepare_seconds += seconds_since(tp);
       tp = clock::now();
-      st.solve_flops += half_sweep(users, make_side(y2, by), x2, cg, job, "als: user half-sweep", it, iterations, scratch);
+      st.solve_flops += half_sweep("als::fit", users, make_side(y2, by), x2, cg, job, "als: user half-sweep", it,
+                                   iterations, scratch);
       st.solve_seconds += seconds_since(tp);
       tp = clock::now();
       gram_x = detail::als_gram(x2, config_.num_threads);  // for the loss and the next item half-sweep
@@ -788,7 +790,7 @@ template <class Scalar>
 void als<Scalar>::partial_fit(const csr_matrix& input, std::span<const index_t> users, std::span<const index_t> items,
                               const job_control& job) {
   require_fitted("partial_fit");
-  validate(config_);
+  config_.validate();
   const index_t old_users = this->num_users(), old_items = this->num_items();
   RECSYS_REQUIRE(input.rows() >= old_users && input.cols() >= old_items, "als::partial_fit", "the matrix is ",
                  input.rows(), " x ", input.cols(), " but the model already has ", old_users, " users and ", old_items,
@@ -838,7 +840,7 @@ void als<Scalar>::partial_fit(const csr_matrix& input, std::span<const index_t> 
     const basis_t bx = detail::als_eigenbasis<Scalar>(detail::als_gram(xw, config_.num_threads));
     detail::als_rotate(xw, bx.q, x1, config_.num_threads);
     detail::als_rotate(yw, bx.q, y1, config_.num_threads);
-    half_sweep(isrc, make_side(x1, bx), y1, false, job, "als: partial item update", 0, 1, scratch);
+    half_sweep("als::partial_fit", isrc, make_side(x1, bx), y1, false, job, "als: partial item update", 0, 1, scratch);
   } else {
     x1 = std::move(xw);
     y1 = std::move(yw);
@@ -849,7 +851,7 @@ void als<Scalar>::partial_fit(const csr_matrix& input, std::span<const index_t> 
   detail::als_rotate(y1, by.q, y2, config_.num_threads);
   detail::als_rotate(x1, by.q, x2, config_.num_threads);
   if (!user_rows.empty())
-    half_sweep(usrc, make_side(y2, by), x2, false, job, "als: partial user update", 0, 1, scratch);
+    half_sweep("als::partial_fit", usrc, make_side(y2, by), x2, false, job, "als: partial user update", 0, 1, scratch);
   install(std::move(x2), std::move(y2), by, x, false);
 }
 
