@@ -361,26 +361,35 @@ class als_row_solver {
 };
 
 /// G = M^T M in double precision, reduced over fixed blocks of rows (thread-count independent).
-/// Returns the full symmetric matrix.
+/// Returns the full symmetric matrix. Rows are converted to double in chunks of 256 through a
+/// per-thread buffer: allocating a fresh block per step costs page faults that dwarf the SYRK.
 template <class Scalar>
 Eigen::MatrixXd als_gram(const row_matrix<Scalar>& m, int num_threads) {
-  const Eigen::Index f = m.cols();
+  using dmat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Index f = m.cols(), rows = m.rows();
+  constexpr Eigen::Index chunk = 256;
+  const std::int64_t blocks = (static_cast<std::int64_t>(rows) + als_gram_block - 1) / als_gram_block;
   parallel_options po;
   po.num_threads = num_threads;
-  po.min_parallel = als_parallel_rows(f);  // small Gram matrices are not worth a thread start
-  Eigen::MatrixXd g = parallel_reduce(
-      0, static_cast<std::int64_t>(m.rows()), als_gram_block, po, Eigen::MatrixXd(Eigen::MatrixXd::Zero(f, f)),
-      [&](std::int64_t lo, std::int64_t hi) {
-        Eigen::MatrixXd part = Eigen::MatrixXd::Zero(f, f);
-        const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> blk =
-            m.middleRows(lo, hi - lo).template cast<double>();
-        part.selfadjointView<Eigen::Lower>().rankUpdate(blk.transpose());
-        return part;
-      },
-      [](Eigen::MatrixXd acc, const Eigen::MatrixXd& part) {
-        acc += part;
-        return acc;
-      });
+  po.min_parallel = std::max<std::int64_t>(2, als_parallel_rows(f) / als_gram_block);
+  std::vector<dmat> buffers(
+      static_cast<std::size_t>(std::min<std::int64_t>(max_threads(po), std::max<std::int64_t>(blocks, 1))));
+  std::vector<Eigen::MatrixXd> partial(static_cast<std::size_t>(blocks));
+  parallel_for(0, blocks, po, [&](std::int64_t b, int tid) {
+    dmat& buf = buffers[static_cast<std::size_t>(tid)];
+    if (buf.rows() != chunk || buf.cols() != f) buf.resize(chunk, f);
+    Eigen::MatrixXd& part = partial[static_cast<std::size_t>(b)];
+    part.setZero(f, f);
+    const Eigen::Index lo = static_cast<Eigen::Index>(b) * als_gram_block;
+    const Eigen::Index hi = std::min<Eigen::Index>(rows, lo + als_gram_block);
+    for (Eigen::Index c = lo; c < hi; c += chunk) {
+      const Eigen::Index n = std::min(chunk, hi - c);
+      buf.topRows(n) = m.middleRows(c, n).template cast<double>();
+      part.selfadjointView<Eigen::Lower>().rankUpdate(buf.topRows(n).transpose());
+    }
+  });
+  Eigen::MatrixXd g = Eigen::MatrixXd::Zero(f, f);
+  for (const auto& p : partial) g += p;  // in block order: the same sum for any thread count
   return g.selfadjointView<Eigen::Lower>();
 }
 
@@ -413,24 +422,35 @@ als_basis<Scalar> als_eigenbasis(const Eigen::MatrixXd& gram) {
   return b;
 }
 
-/// out = in * q (rows in parallel). The destination type caps GEMM blocks at 32 rows at compile
-/// time, so Eigen never parallelises them on its own (see the file comment).
+/// out = in * q (rows in parallel); `out` may be `in` (rotated in place through a per-thread
+/// 32-row buffer). Every GEMM writes a destination capped at 32 rows at compile time, so Eigen
+/// never parallelises it on its own (see the file comment), and the result does not depend on
+/// the thread count.
 template <class Scalar>
 void als_rotate(const row_matrix<Scalar>& in, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& q,
                 row_matrix<Scalar>& out, int num_threads) {
   using block32 = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor, 32, Eigen::Dynamic>;
   const Eigen::Index rows = in.rows(), f = in.cols();
-  out.resize(rows, f);
+  const bool in_place = &in == &out;
+  if (!in_place) out.resize(rows, f);
   const std::int64_t chunks = (rows + 255) / 256;
   parallel_options po;
   po.num_threads = num_threads;
   po.min_parallel = std::max<std::int64_t>(2, als_parallel_rows(f) / 256);
-  parallel_for(0, chunks, po, [&](std::int64_t c) {
+  std::vector<block32> tmp(in_place ? static_cast<std::size_t>(max_threads(po)) : 0);
+  parallel_for(0, chunks, po, [&](std::int64_t c, int tid) {
     const Eigen::Index lo = static_cast<Eigen::Index>(c) * 256, hi = std::min<Eigen::Index>(rows, lo + 256);
     for (Eigen::Index b = lo; b < hi; b += 32) {
       const Eigen::Index nb = std::min<Eigen::Index>(32, hi - b);
-      Eigen::Map<block32> o(out.data() + b * f, nb, f);
-      o.noalias() = in.middleRows(b, nb) * q;
+      if (in_place) {
+        block32& t = tmp[static_cast<std::size_t>(tid)];
+        t.resize(nb, f);
+        t.noalias() = in.middleRows(b, nb) * q;
+        out.middleRows(b, nb) = t;
+      } else {
+        Eigen::Map<block32> o(out.data() + b * f, nb, f);
+        o.noalias() = in.middleRows(b, nb) * q;
+      }
     }
   });
 }

@@ -673,10 +673,11 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
   scratch.reserve(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) scratch.emplace_back(f);
 
-  // Committed state (the last completed iteration), and work buffers.
+  // Committed state (the last completed iteration) and two work buffers; they swap roles at
+  // every commit, so memory is touched (and page-faulted) in the first iteration only.
   matrix_type xc = init_factors(users, f, "als.init.users");
   matrix_type yc = init_factors(items, f, "als.init.items");
-  matrix_type x1, x2, y1, y2;
+  matrix_type xw, yw;
   basis_t committed_basis;
   Eigen::MatrixXd gram_x = detail::als_gram(xc, config_.num_threads);
 
@@ -705,36 +706,33 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
       // Item half-sweep: items against the fixed users, in the eigenbasis of X^T X.
       auto tp = clock::now();
       const basis_t bx = detail::als_eigenbasis<Scalar>(gram_x);
-      detail::als_rotate(xc, bx.q, x1, config_.num_threads);
+      detail::als_rotate(xc, bx.q, xw, config_.num_threads);
       if (cg)
-        detail::als_rotate(yc, bx.q, y1, config_.num_threads);
+        detail::als_rotate(yc, bx.q, yw, config_.num_threads);  // warm start
       else
-        y1.resize(yc.rows(), f);
+        yw.resize(yc.rows(), f);
       st.prepare_seconds += seconds_since(tp);
       tp = clock::now();
-      st.solve_flops += half_sweep("als::fit", items, make_side(x1, bx), y1, cg, job, "als: item half-sweep", it,
+      st.solve_flops += half_sweep("als::fit", items, make_side(xw, bx), yw, cg, job, "als: item half-sweep", it,
                                    iterations, scratch);
       st.solve_seconds += seconds_since(tp);
-      // User half-sweep: users against the new items, in the eigenbasis of Y^T Y.
+      // User half-sweep: users against the new items, in the eigenbasis of Y^T Y. The rotated old
+      // user factors in xw are the CG warm start; the Cholesky solver simply overwrites them.
       tp = clock::now();
-      const Eigen::MatrixXd gram_y = detail::als_gram(y1, config_.num_threads);
-      basis_t by = detail::als_eigenbasis<Scalar>(gram_y);
-      detail::als_rotate(y1, by.q, y2, config_.num_threads);
-      if (cg)
-        detail::als_rotate(x1, by.q, x2, config_.num_threads);
-      else
-        x2.resize(xc.rows(), f);
+      basis_t by = detail::als_eigenbasis<Scalar>(detail::als_gram(yw, config_.num_threads));
+      detail::als_rotate(yw, by.q, yw, config_.num_threads);
+      if (cg) detail::als_rotate(xw, by.q, xw, config_.num_threads);
       st.prepare_seconds += seconds_since(tp);
       tp = clock::now();
-      st.solve_flops += half_sweep("als::fit", users, make_side(y2, by), x2, cg, job, "als: user half-sweep", it,
+      st.solve_flops += half_sweep("als::fit", users, make_side(yw, by), xw, cg, job, "als: user half-sweep", it,
                                    iterations, scratch);
       st.solve_seconds += seconds_since(tp);
       tp = clock::now();
-      gram_x = detail::als_gram(x2, config_.num_threads);  // for the loss and the next item half-sweep
+      gram_x = detail::als_gram(xw, config_.num_threads);  // for the loss and the next item half-sweep
       st.prepare_seconds += seconds_since(tp);
       // Commit.
-      std::swap(xc, x2);
-      std::swap(yc, y2);
+      std::swap(xc, xw);
+      std::swap(yc, yw);
       committed_basis = std::move(by);
       completed = it + 1;
       st.seconds = seconds_since(t0);
@@ -835,24 +833,19 @@ void als<Scalar>::partial_fit(const csr_matrix& input, std::span<const index_t> 
   const int threads = max_threads(parallel_options{config_.num_threads});
   for (int t = 0; t < threads; ++t) scratch.emplace_back(f);
 
-  matrix_type x1, y1;
   if (!item_rows.empty()) {
     const basis_t bx = detail::als_eigenbasis<Scalar>(detail::als_gram(xw, config_.num_threads));
-    detail::als_rotate(xw, bx.q, x1, config_.num_threads);
-    detail::als_rotate(yw, bx.q, y1, config_.num_threads);
-    half_sweep("als::partial_fit", isrc, make_side(x1, bx), y1, false, job, "als: partial item update", 0, 1, scratch);
-  } else {
-    x1 = std::move(xw);
-    y1 = std::move(yw);
+    detail::als_rotate(xw, bx.q, xw, config_.num_threads);
+    detail::als_rotate(yw, bx.q, yw, config_.num_threads);
+    half_sweep("als::partial_fit", isrc, make_side(xw, bx), yw, false, job, "als: partial item update", 0, 1, scratch);
   }
   // Always end in the eigenbasis of the final item Gram matrix (what fold-in relies on).
-  const basis_t by = detail::als_eigenbasis<Scalar>(detail::als_gram(y1, config_.num_threads));
-  matrix_type x2, y2;
-  detail::als_rotate(y1, by.q, y2, config_.num_threads);
-  detail::als_rotate(x1, by.q, x2, config_.num_threads);
+  const basis_t by = detail::als_eigenbasis<Scalar>(detail::als_gram(yw, config_.num_threads));
+  detail::als_rotate(yw, by.q, yw, config_.num_threads);
+  detail::als_rotate(xw, by.q, xw, config_.num_threads);
   if (!user_rows.empty())
-    half_sweep("als::partial_fit", usrc, make_side(y2, by), x2, false, job, "als: partial user update", 0, 1, scratch);
-  install(std::move(x2), std::move(y2), by, x, false);
+    half_sweep("als::partial_fit", usrc, make_side(yw, by), xw, false, job, "als: partial user update", 0, 1, scratch);
+  install(std::move(xw), std::move(yw), by, x, false);
 }
 
 }  // namespace recsys
