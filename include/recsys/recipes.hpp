@@ -16,6 +16,7 @@
 
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/models/item_to_item.hpp>
 #include <recsys/models/popularity.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/progress.hpp>
@@ -171,6 +172,16 @@ recipe make_recipe(std::string name, std::string description, std::string person
   return r;
 }
 
+/// The parameters of an item_to_item recipe: every setting, with `defaults`' values.
+inline std::vector<recipe_param> item_to_item_params(const item_to_item_config& defaults) {
+  std::vector<recipe_param> out;
+  const auto values = to_params(defaults);
+  for (const auto& info : item_to_item_settings())
+    for (const auto& [k, v] : values)
+      if (k == info.name) out.push_back({k, v, std::string(info.description)});
+  return out;
+}
+
 /// Fit function for recipes that read the log directly.
 struct fit_on_log {
   template <class M>
@@ -195,6 +206,13 @@ struct fit_on_log {
         {{"window", "1h", "window length: 30m, 1h, 3h, 1d or seconds"},
          {"smoothing", "5", "s in (c_now - c_before) / (c_before + s)"}},
         detail::fit_on_log{}));
+    r.push_back(detail::make_recipe<item_to_item, item_to_item_config>(
+        "item-knn", "item-based nearest neighbours: co-occurrence in user histories (cosine), scored over the history",
+        "SIMS (item-to-item) applied to each user's history",
+        detail::item_to_item_params(item_to_item_config{}), detail::fit_on_log{}));
+    r.push_back(detail::make_recipe<item_to_item, item_to_item_config>(
+        "sims", "co-occurrence with a popularity discount and Personalize's pruning defaults", "SIMS",
+        detail::item_to_item_params(item_to_item_config::sims()), detail::fit_on_log{}));
     return r;
   }();
   return all;

@@ -17,14 +17,27 @@
 #include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
+#include <recsys/data/ingest.hpp>
+#include <recsys/data/matrix.hpp>
+#include <recsys/data/split.hpp>
 #include <recsys/data/baskets.hpp>
+#include <recsys/data/csv.hpp>
+#include <recsys/data/metadata.hpp>
 #include <recsys/data/synthetic.hpp>
+
+// ranking
+#include <recsys/ranking/topk.hpp>
 
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
 #include <recsys/models/als.hpp>
+#include <recsys/models/bpr.hpp>
 #include <recsys/models/popularity.hpp>
+#include <recsys/models/item_to_item.hpp>
+
+// ranking
+#include <recsys/ranking/filter_expression.hpp>
 
 // persistence
 #include <recsys/io/npy.hpp>
@@ -32,5 +45,9 @@
 
 // the recipe registry
 #include <recsys/recipes.hpp>
+
+// evaluation
+#include <recsys/eval/metrics.hpp>
+#include <recsys/eval/evaluator.hpp>
 
 #endif  // RECSYS_RECSYS_HPP
