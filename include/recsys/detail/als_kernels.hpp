@@ -25,9 +25,11 @@
 ///   the original basis (CG is invariant under orthogonal changes of basis).
 ///
 /// Eigen's GEMM may start its own OpenMP threads when called outside a parallel region; every
-/// product here is a SYRK, GEMV, TRSM, LLT, or a GEMM whose destination has at most 32 rows at
-/// compile time, none of which Eigen parallelises, so `num_threads` is the only source of threads.
+/// product here is a SYRK, GEMV, TRSM, LLT (none of which Eigen parallelises) or the shared
+/// sequential GEMM of detail/gemm.hpp, so `num_threads` is the only source of threads.
 
+#include <recsys/detail/gemm.hpp>
+#include <recsys/detail/platform.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/types.hpp>
@@ -40,6 +42,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 namespace recsys::detail {
@@ -62,9 +65,10 @@ inline constexpr std::int64_t als_gram_block = 1024;
 inline constexpr std::size_t als_max_block_bytes = std::size_t(64) << 20;
 
 /// Row count below which an O(rows f^2) preparation step (Gram matrix, rotation) runs on the
-/// calling thread: about 2 M flops, less than starting a parallel region costs on a busy machine.
+/// calling thread: about 16 M flops. Waking a second thread costs microseconds on an idle
+/// machine but milliseconds on a busy one, and small models fit many times (searches, tests).
 [[nodiscard]] constexpr std::int64_t als_parallel_rows(Eigen::Index f) noexcept {
-  return std::max<std::int64_t>(64, (std::int64_t(2) << 20) / std::max<std::int64_t>(1, std::int64_t(f) * f));
+  return std::max<std::int64_t>(1024, (std::int64_t(16) << 20) / std::max<std::int64_t>(1, std::int64_t(f) * f));
 }
 
 /// True when the n x n (Woodbury) form of the exact solve is cheaper than the f x f one.
@@ -106,7 +110,7 @@ struct als_row {
 /// Per-thread scratch and the row solvers. Grows on demand and never shrinks; reusing one
 /// object across rows avoids allocation in the loop.
 template <class Scalar>
-class als_row_solver {
+class alignas(64) als_row_solver {  // one per thread: no false sharing between neighbours
  public:
   using vec = recsys::vector<Scalar>;
   using rmat = row_matrix<Scalar>;
@@ -227,12 +231,8 @@ class als_row_solver {
   }
 
   static void prefetch_row(const rmat& y, index_t r, Eigen::Index bytes) {
-#if defined(__GNUC__) || defined(__clang__)
     const char* p = reinterpret_cast<const char*>(y.data() + static_cast<Eigen::Index>(r) * y.cols());
-    for (Eigen::Index b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
-#else
-    (void)y, (void)r, (void)bytes;
-#endif
+    for (Eigen::Index b = 0; b < bytes; b += 64) prefetch(p + b);
   }
 
   void gather(const als_fixed_side<Scalar>& side, const als_row& row, Eigen::Index lo, Eigen::Index hi) {
@@ -422,36 +422,36 @@ als_basis<Scalar> als_eigenbasis(const Eigen::MatrixXd& gram) {
   return b;
 }
 
-/// out = in * q (rows in parallel); `out` may be `in` (rotated in place through a per-thread
-/// 32-row buffer). Every GEMM writes a destination capped at 32 rows at compile time, so Eigen
-/// never parallelises it on its own (see the file comment), and the result does not depend on
-/// the thread count.
+/// out = in * q (rows in parallel); `out` may be `in`. Blocks of 256 rows go through the
+/// shared single-threaded GEMM (detail/gemm.hpp: Eigen's own product would start OpenMP threads
+/// of its own outside a parallel region) into a per-thread buffer, so the result does not
+/// depend on the thread count.
 template <class Scalar>
 void als_rotate(const row_matrix<Scalar>& in, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& q,
                 row_matrix<Scalar>& out, int num_threads) {
-  using block32 = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor, 32, Eigen::Dynamic>;
+  constexpr Eigen::Index chunk = 256;
   const Eigen::Index rows = in.rows(), f = in.cols();
-  const bool in_place = &in == &out;
-  if (!in_place) out.resize(rows, f);
-  const std::int64_t chunks = (rows + 255) / 256;
+  if (&in != &out) out.resize(rows, f);
+  const std::int64_t chunks = (rows + chunk - 1) / chunk;
   parallel_options po;
   po.num_threads = num_threads;
-  po.min_parallel = std::max<std::int64_t>(2, als_parallel_rows(f) / 256);
-  std::vector<block32> tmp(in_place ? static_cast<std::size_t>(max_threads(po)) : 0);
+  po.min_parallel = std::max<std::int64_t>(2, als_parallel_rows(f) / chunk);
+  struct worker {
+    std::unique_ptr<gemm_abt<Scalar>> gemm;
+    row_matrix<Scalar> tmp;
+  };
+  std::vector<worker> workers(static_cast<std::size_t>(max_threads(po)));
   parallel_for(0, chunks, po, [&](std::int64_t c, int tid) {
-    const Eigen::Index lo = static_cast<Eigen::Index>(c) * 256, hi = std::min<Eigen::Index>(rows, lo + 256);
-    for (Eigen::Index b = lo; b < hi; b += 32) {
-      const Eigen::Index nb = std::min<Eigen::Index>(32, hi - b);
-      if (in_place) {
-        block32& t = tmp[static_cast<std::size_t>(tid)];
-        t.resize(nb, f);
-        t.noalias() = in.middleRows(b, nb) * q;
-        out.middleRows(b, nb) = t;
-      } else {
-        Eigen::Map<block32> o(out.data() + b * f, nb, f);
-        o.noalias() = in.middleRows(b, nb) * q;
-      }
+    worker& w = workers[static_cast<std::size_t>(tid)];
+    if (!w.gemm) {
+      w.gemm = std::make_unique<gemm_abt<Scalar>>(chunk, f, f);
+      w.tmp.resize(chunk, f);
     }
+    const Eigen::Index lo = static_cast<Eigen::Index>(c) * chunk, n = std::min<Eigen::Index>(chunk, rows - lo);
+    w.tmp.topRows(n).setZero();
+    // tmp = in_block * q = in_block * (q^T)^T; q^T read row-major is q's column-major storage.
+    w.gemm->run(n, f, in.data() + lo * f, f, q.data(), q.outerStride(), w.tmp.data(), f);
+    out.middleRows(lo, n) = w.tmp.topRows(n);
   });
 }
 

@@ -497,6 +497,7 @@ class als : public factor_model<Scalar> {
     parallel_options po;
     po.num_threads = config_.num_threads;
     po.chunk = 256;
+    po.min_parallel = 4096;  // rows: below this a thread start costs more than the draws
     const std::uint64_t t = stream_tag(tag);
     parallel_for(0, static_cast<std::int64_t>(src.order.size()), po, [&](std::int64_t k) {
       const index_t r = src.order[static_cast<std::size_t>(k)];
