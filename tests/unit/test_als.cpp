@@ -433,38 +433,65 @@ TEST_CASE("als: cancellation keeps the factors of the last completed iteration",
 TEST_CASE("als: early stopping keeps the best iteration", "[als]") {
   const recsys::csr_matrix m = random_interactions(80, 50, 1, 20, recsys::test::seed() + 6);
   recsys::als_config c = small_config(recsys::als_solver::cholesky, 6, 20);
-  const std::vector<double> metric{0.1, 0.3, 0.5, 0.45, 0.4, 0.9, 0.95};
+  const std::vector<double> metric{0.1, 0.3, 0.5, 0.45, 0.5, 0.9, 0.95};
   std::size_t calls = 0;
-  recsys::als<float>::early_stopping stop;
+  recsys::early_stopping<recsys::als<float>> stop;
   stop.patience = 2;
   stop.metric = [&](const recsys::als<float>& model) {
     REQUIRE(model.is_fitted());
     REQUIRE(model.recommend(0, 3).size() == 3);  // the model is queryable during training
     return metric[calls++];
   };
-  recsys::als<float> model(c);
-  model.fit(m, {}, stop);
-  REQUIRE(calls == 5);  // best at iteration 2, then two iterations without improvement
-  REQUIRE(model.training_history().size() == 5);
-  REQUIRE(model.training_history()[2].validation == 0.5);
-  c.iterations = 3;
-  recsys::als<float> three(c);
-  three.fit(m);
-  REQUIRE(model.user_factors() == three.user_factors());
-  REQUIRE(model.item_factors() == three.item_factors());
-  SECTION("lower is better") {
-    calls = 0;
-    stop.higher_is_better = false;
-    c.iterations = 20;
-    recsys::als<float> low(c);
-    low.fit(m, {}, stop);
-    REQUIRE(calls == 3);  // 0.1 is never beaten
-    c.iterations = 1;
-    recsys::als<float> one(c);
-    one.fit(m);
-    REQUIRE(low.user_factors() == one.user_factors());
+  SECTION("patience and restore_best") {
+    recsys::als<float> model(c);
+    model.fit(m, {}, stop);
+    REQUIRE(calls == 5);  // best at iteration 2; 0.45 and 0.5 (not better) exhaust the patience
+    REQUIRE(model.training_history().size() == 5);
+    REQUIRE(model.training_history()[2].validation == 0.5);
+    REQUIRE(model.best_iteration() == 2);
+    c.iterations = 3;
+    recsys::als<float> three(c);
+    three.fit(m);
+    REQUIRE(model.user_factors() == three.user_factors());
+    REQUIRE(model.item_factors() == three.item_factors());
+    REQUIRE(three.best_iteration() == -1);
   }
-  REQUIRE_THROWS_AS(model.fit(m, {}, recsys::als<float>::early_stopping{}), recsys::invalid_argument);
+  SECTION("without restore_best the last iteration stays") {
+    stop.restore_best = false;
+    recsys::als<float> model(c);
+    model.fit(m, {}, stop);
+    REQUIRE(calls == 5);
+    c.iterations = 5;
+    recsys::als<float> five(c);
+    five.fit(m);
+    REQUIRE(model.user_factors() == five.user_factors());
+    REQUIRE(model.best_iteration() == -1);
+  }
+  SECTION("every second iteration, and the last") {
+    stop.every = 2;
+    c.iterations = 5;
+    recsys::als<float> model(c);
+    model.fit(m, {}, stop);
+    REQUIRE(calls == 3);  // after iterations 1, 3 and 4 (the last)
+    const auto& h = model.training_history();
+    REQUIRE(std::isnan(h[0].validation));
+    REQUIRE(h[1].validation == 0.1);
+    REQUIRE(std::isnan(h[2].validation));
+    REQUIRE(h[4].validation == 0.5);
+    REQUIRE(model.best_iteration() == 4);
+  }
+  SECTION("an empty metric means no early stopping; bad settings are rejected") {
+    recsys::als<float> model(c);
+    c.iterations = 4;
+    model.set_config(c);
+    model.fit(m, {}, recsys::early_stopping<recsys::als<float>>{});
+    REQUIRE(model.training_history().size() == 4);
+    stop.patience = 0;
+    REQUIRE_THROWS_AS(model.fit(m, {}, stop), recsys::invalid_argument);
+    stop.patience = 1;
+    stop.every = 0;
+    REQUIRE_THROWS_AS(model.fit(m, {}, stop), recsys::invalid_argument);
+  }
 }
 
 TEST_CASE("als: users and items without interactions get zero factors and the popularity fallback", "[als]") {

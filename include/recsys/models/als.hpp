@@ -224,17 +224,6 @@ class als : public factor_model<Scalar> {
   using typename base::matrix_type;
   using typename base::vector_type;
 
-  /// Early stopping on a validation metric evaluated after every iteration.
-  struct early_stopping {
-    /// Computes the metric on the model as it is after the iteration (e.g. NDCG@10 on held-out
-    /// interactions). Called on the fitting thread; the model is fully queryable.
-    std::function<double(const als&)> metric;
-    /// Iterations without an improvement (by more than min_delta) before training stops.
-    index_t patience = 2;
-    bool higher_is_better = true;
-    double min_delta = 0.0;
-  };
-
   /// Why a recommendation was made: the score and the history items that contributed most.
   struct explanation {
     /// The model's score for the item (popularity for an unknown user, NaN for an unknown item).
@@ -272,15 +261,24 @@ class als : public factor_model<Scalar> {
   /// @throws recsys::cancelled when the job is cancelled.
   void fit(const csr_matrix& user_items, const job_control& job = {}) { fit_impl(user_items, job, nullptr); }
 
-  /// fit() with early stopping: stops after `stop.patience` iterations without improvement
-  /// and keeps the factors of the best iteration (training_history() lists them all).
-  void fit(const csr_matrix& user_items, const job_control& job, const early_stopping& stop) {
-    RECSYS_REQUIRE(static_cast<bool>(stop.metric), "als::fit", "early_stopping.metric is empty");
+  /// fit() with validation-based early stopping (recsys::early_stopping, as BPR/WARP): after
+  /// every `stop.every`-th iteration and after the last one, `stop.metric(*this)` is called on
+  /// the fully queryable model (higher is better); training stops when `stop.patience`
+  /// evaluations in a row did not improve on the best one, and with `stop.restore_best` the
+  /// model keeps the factors of the best evaluated iteration (best_iteration();
+  /// training_history() lists every iteration that ran). An empty metric means no early
+  /// stopping. On cancellation or error with restore_best, the best evaluated iteration so far
+  /// is kept.
+  /// @throws recsys::invalid_argument if patience or every is below 1, and as fit().
+  void fit(const csr_matrix& user_items, const job_control& job, const early_stopping<als>& stop) {
     RECSYS_REQUIRE(stop.patience >= 1, "als::fit", "early_stopping.patience must be >= 1 (got ", stop.patience, ")");
-    RECSYS_REQUIRE(std::isfinite(stop.min_delta) && stop.min_delta >= 0, "als::fit",
-                   "early_stopping.min_delta must be finite and >= 0 (got ", stop.min_delta, ")");
-    fit_impl(user_items, job, &stop);
+    RECSYS_REQUIRE(stop.every >= 1, "als::fit", "early_stopping.every must be >= 1 (got ", stop.every, ")");
+    fit_impl(user_items, job, stop.metric ? &stop : nullptr);
   }
+
+  /// The iteration (0-based) whose factors the model holds after early stopping with
+  /// restore_best; -1 when the last fit did not stop early on a metric.
+  [[nodiscard]] index_t best_iteration() const noexcept { return best_iteration_; }
 
   /// Incremental update of a fitted model. `user_items` is the updated interaction matrix: the
   /// existing users and items keep their indices, new ones are appended (rows >= num_users(),
@@ -559,7 +557,7 @@ class als : public factor_model<Scalar> {
     item_eig_max_ = b.eig_max;
   }
 
-  void fit_impl(const csr_matrix& input, const job_control& job, const early_stopping* stop);
+  void fit_impl(const csr_matrix& input, const job_control& job, const early_stopping<als>* stop);
 
   // --- fold-in / explain -------------------------------------------------------------------
 
@@ -642,13 +640,14 @@ class als : public factor_model<Scalar> {
 
   als_config config_{};
   std::vector<als_iteration_stats> history_;
+  index_t best_iteration_ = -1;
   vector_type item_eig_;
   double item_eig_min_ = 0.0;
   double item_eig_max_ = 0.0;
 };
 
 template <class Scalar>
-void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, const early_stopping* stop) {
+void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, const early_stopping<als>* stop) {
   config_.validate();
   RECSYS_REQUIRE(input.rows() > 0 && input.cols() > 0, "als::fit", "the interaction matrix is empty (", input.rows(),
                  " x ", input.cols(), ")");
@@ -686,7 +685,7 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
   index_t completed = 0;
   bool installed = false;
   // Early stopping.
-  double best_metric = 0;
+  double best_metric = -std::numeric_limits<double>::infinity();
   index_t best_iter = -1, since_best = 0;
   matrix_type best_x, best_y;
   basis_t best_basis;
@@ -697,6 +696,20 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
     else
       install(std::move(xc), std::move(yc), committed_basis, x, installed);
     installed = true;
+  };
+
+  // Installs the best evaluated iteration (early stopping with restore_best) or the last completed one.
+  const auto finish = [&](bool failed) {
+    const bool restore = stop && stop->restore_best && best_iter >= 0 && best_iter + 1 != completed;
+    if (restore)
+      install(std::move(best_x), std::move(best_y), best_basis, x, installed);
+    else
+      install_current(false);
+    best_iteration_ = stop && stop->restore_best && best_iter >= 0 ? best_iter : -1;
+    if (failed)
+      history_ = hist;
+    else
+      history_ = std::move(hist);
   };
 
   try {
@@ -746,43 +759,30 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
         }
       }
       bool stop_now = false;
-      if (stop) {
+      if (stop && ((it + 1) % stop->every == 0 || it + 1 == iterations)) {
         install_current(true);
         st.validation = stop->metric(*this);
-        const bool better = best_iter < 0 || (stop->higher_is_better ? st.validation > best_metric + stop->min_delta
-                                                                     : st.validation < best_metric - stop->min_delta);
-        if (better) {
+        if (st.validation > best_metric) {
           best_metric = st.validation;
           best_iter = it;
           since_best = 0;
-          best_x = xc;
-          best_y = yc;
-          best_basis = committed_basis;
+          if (stop->restore_best) {
+            best_x = xc;
+            best_y = yc;
+            best_basis = committed_basis;
+          }
         } else if (++since_best >= stop->patience) {
           stop_now = true;
         }
       }
       hist.push_back(st);
-      history_ = hist;
       if (stop_now) break;
     }
   } catch (...) {
-    if (completed > 0) {
-      if (stop && best_iter >= 0 && best_iter + 1 != completed) {
-        install(std::move(best_x), std::move(best_y), best_basis, x, installed);
-      } else {
-        install_current(false);
-      }
-      history_ = hist;
-    }
+    if (completed > 0) finish(true);
     throw;
   }
-  if (stop && best_iter >= 0 && best_iter + 1 != completed) {
-    install(std::move(best_x), std::move(best_y), best_basis, x, installed);
-  } else {
-    install_current(false);
-  }
-  history_ = std::move(hist);
+  finish(false);
 }
 
 template <class Scalar>
