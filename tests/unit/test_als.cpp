@@ -618,5 +618,22 @@ TEST_CASE("als: set_param applies key=value hyperparameters with validation", "[
   } catch (const recsys::invalid_argument& e) {
     REQUIRE(std::string(e.what()).find("cg_steps") != std::string::npos);  // lists the known keys
   }
-  for (auto k : recsys::als_param_keys) REQUIRE_FALSE(k.empty());
+  // als_params lists every key in order, as text that set_param reads back exactly.
+  const auto params = recsys::als_params(before);
+  REQUIRE(params.size() == recsys::als_param_keys.size());
+  recsys::als_config back;
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    REQUIRE(params[k].name == recsys::als_param_keys[k]);
+    REQUIRE_FALSE(params[k].help.empty());
+    recsys::set_param(back, params[k].name, params[k].default_value);
+  }
+  REQUIRE(recsys::als_params(back)[2].default_value == "0.001");
+  for (std::size_t k = 0; k < params.size(); ++k)
+    REQUIRE(recsys::als_params(back)[k].default_value == params[k].default_value);
+  REQUIRE(back.regularization == before.regularization);
+  REQUIRE(back.seed == before.seed);
+  REQUIRE(back.solver == before.solver);
+  REQUIRE(back.confidence == before.confidence);
+  REQUIRE(back.compute_loss == before.compute_loss);
+  REQUIRE(recsys::als_params()[0].default_value == "64");
 }

@@ -54,6 +54,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -188,6 +189,52 @@ inline void set_param(als_config& cfg, std::string_view assignment) {
   const auto eq = assignment.find('=');
   RECSYS_REQUIRE(eq != std::string_view::npos, "als::set_param", "expected key=value (got '", assignment, "')");
   set_param(cfg, assignment.substr(0, eq), assignment.substr(eq + 1));
+}
+
+/// One hyperparameter of als_config as text: its key for set_param, its value and a one-line
+/// help (the fields of the recipe registry's recipe_param).
+struct als_param {
+  std::string name;
+  std::string default_value;
+  std::string help;
+};
+
+namespace detail {
+template <class T>
+std::string param_text(T v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v ? "true" : "false";
+  } else {
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof(buf), v);  // shortest text that reads back exactly
+    return std::string(buf, r.ptr);
+  }
+}
+}  // namespace detail
+
+/// Every key set_param accepts, with its value in `cfg` as text (what set_param reads back
+/// exactly) and a one-line help, in als_param_keys order. With the default config: the
+/// defaults a recipe registry entry lists.
+[[nodiscard]] inline std::vector<als_param> als_params(const als_config& cfg = {}) {
+  using detail::param_text;
+  return {
+      {"factors", param_text(cfg.factors), "latent dimensions"},
+      {"iterations", param_text(cfg.iterations), "full sweeps: items, then users"},
+      {"regularization", param_text(cfg.regularization), "lambda"},
+      {"regularization_exponent", param_text(cfg.regularization_exponent),
+       "nu in lambda_u = lambda (n_u + a0 N)^nu; 0 = constant lambda"},
+      {"unobserved_weight", param_text(cfg.unobserved_weight), "a0 in the same formula"},
+      {"alpha", param_text(cfg.alpha), "confidence scale"},
+      {"confidence", cfg.confidence == als_confidence::hu ? "hu" : "linear",
+       "hu: c = 1 + alpha w; linear: c = alpha w"},
+      {"solver", cfg.solver == als_solver::cg ? "cg" : "cholesky",
+       "cg: fixed warm-started CG steps; cholesky: exact solves"},
+      {"cg_steps", param_text(cfg.cg_steps), "CG steps per row and half-sweep"},
+      {"seed", param_text(cfg.seed), "initialisation seed"},
+      {"num_threads", param_text(cfg.num_threads), "threads (0 = default)"},
+      {"init_scale", param_text(cfg.init_scale), "initial factors ~ N(0, init_scale^2 / factors)"},
+      {"compute_loss", param_text(cfg.compute_loss), "evaluate the objective after every iteration"},
+  };
 }
 
 /// What one training iteration did (als::training_history()).
