@@ -142,11 +142,7 @@ struct warp_config {
 
 /// One hyperparameter of bpr_config / warp_config as text: its key for set_param, its value
 /// and a one-line help (the fields of the recipe registry's recipe_param).
-struct pairwise_param {
-  std::string name;
-  std::string default_value;
-  std::string help;
-};
+using pairwise_param = recipe_param;
 
 namespace detail {
 
