@@ -353,6 +353,27 @@ TEST_CASE("als: same seed and thread count give identical factors; the thread co
   }
 }
 
+TEST_CASE("als: initialisation, Gram reductions and rotations give the same bits for 1, 2 and 3 threads", "[als]") {
+  // 6000 users at f = 64: above the row counts where the initialisation (4096 rows), the Gram
+  // reduction and the rotation (4096 rows at f = 64) go parallel, so all three are exercised
+  // with several threads (the small test above runs them on the calling thread).
+  const recsys::csr_matrix m = random_interactions(6000, 300, 1, 12, recsys::test::seed() + 9);
+  for (auto solver : {recsys::als_solver::cg, recsys::als_solver::cholesky}) {
+    recsys::als_config c = small_config(solver, 64, 2);
+    c.num_threads = 1;
+    recsys::als<float> one(c);
+    one.fit(m);
+    for (int threads : {2, 3}) {
+      c.num_threads = threads;
+      recsys::als<float> many(c);
+      many.fit(m);
+      CAPTURE(threads, solver == recsys::als_solver::cg);
+      REQUIRE(many.user_factors() == one.user_factors());
+      REQUIRE(many.item_factors() == one.item_factors());
+    }
+  }
+}
+
 TEST_CASE("als: an unsolvable row raises numerical_error naming the row and the remedy", "[als]") {
   // lambda = 0 and 3 items for 8 factors: Y^T Y has rank 3, every user's system is singular.
   const recsys::csr_matrix m = random_interactions(20, 3, 1, 3, recsys::test::seed() + 4);

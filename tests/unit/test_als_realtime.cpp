@@ -3,12 +3,14 @@
 // fit, against dense naive computations.
 #include <recsys/models/als.hpp>
 #include <recsys/random.hpp>
+#include <recsys/recipes.hpp>
 
 #include "recsys_test.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace {
@@ -308,4 +310,52 @@ TEST_CASE("als: partial_fit adds users and items and re-solves the given rows", 
     REQUIRE(model.user_factors() == before.user_factors());
     REQUIRE(model.item_factors() == before.item_factors());
   }
+}
+
+TEST_CASE("als: the registry's als recipe is als<float> on the summed interaction matrix", "[als][recipes]") {
+  recsys::interaction_log log;
+  recsys::rng g(recsys::test::seed(), recsys::stream_tag("test.als.recipe"));
+  for (int r = 0; r < 1500; ++r)  // repeated (user, item) pairs: build_matrix sums them
+    log.add("u" + std::to_string(g.uniform_index(60)), "i" + std::to_string(g.uniform_index(40)),
+            static_cast<recsys::timestamp_t>(r) * 60, "view");
+  const recsys::param_map params{{"factors", "8"}, {"iterations", "4"}, {"solver", "cholesky"},
+                                 {"alpha", "2"},   {"seed", "7"},       {"num_threads", "2"}};
+  auto m = recsys::make_model("als", params);
+  REQUIRE(m->recipe() == "als");
+  REQUIRE(m->supports_history());
+  REQUIRE(m->supports_similar_items());
+  // Effective parameters: the registry lists every key of als_params, overrides applied.
+  const auto defaults = recsys::als_params();
+  REQUIRE(m->params().size() == defaults.size());
+  for (std::size_t k = 0; k < defaults.size(); ++k) {
+    REQUIRE(m->params()[k].first == defaults[k].name);
+    std::string want = defaults[k].default_value;
+    for (const auto& [key, value] : params)
+      if (key == defaults[k].name) want = value;
+    REQUIRE(m->params()[k].second == want);
+  }
+  m->fit(log);
+
+  recsys::als_config c;
+  for (const auto& [key, value] : params) recsys::set_param(c, key, value);
+  recsys::als<float> direct(c);
+  direct.fit(recsys::build_matrix(log));
+  REQUIRE(m->num_users() == direct.num_users());
+  REQUIRE(m->num_items() == direct.num_items());
+  for (index_t u = 0; u < 10; ++u) REQUIRE(m->recommend(u, 10) == direct.recommend(u, 10));
+  const std::vector<index_t> h{1, 5, 5, 9};
+  REQUIRE(m->recommend_for_history(h, {}, 6) == direct.recommend_for_history(h, {}, 6));
+  REQUIRE(m->similar_items(3, 5) == direct.similar_items(3, 5));
+  // The registry's defaults are als_config's defaults.
+  auto d = recsys::make_model("als", {{"iterations", "2"}});
+  d->fit(log);
+  recsys::als_config dc;
+  dc.iterations = 2;
+  recsys::als<float> dd(dc);
+  dd.fit(recsys::build_matrix(log));
+  REQUIRE(d->recommend(2, 10) == dd.recommend(2, 10));
+  // Bad values and unknown keys fail when the model is made.
+  REQUIRE_THROWS_AS(recsys::make_model("als", {{"solver", "lu"}}), recsys::invalid_argument);
+  REQUIRE_THROWS_AS(recsys::make_model("als", {{"learning_rate", "0.1"}}), recsys::invalid_argument);
+  REQUIRE_THROWS_AS(recsys::make_model("als", {{"factors", "0"}}), recsys::invalid_argument);
 }

@@ -192,12 +192,8 @@ inline void set_param(als_config& cfg, std::string_view assignment) {
 }
 
 /// One hyperparameter of als_config as text: its key for set_param, its value and a one-line
-/// help (the fields of the recipe registry's recipe_param).
-struct als_param {
-  std::string name;
-  std::string default_value;
-  std::string help;
-};
+/// help (the recipe registry's recipe_param).
+using als_param = recipe_param;
 
 namespace detail {
 template <class T>
