@@ -541,14 +541,14 @@ struct fit_on_log {
     r.push_back(detail::make_recipe<bpr_model, bpr_config>(
         "bpr", "Bayesian personalised ranking: pairwise SGD matrix factorisation (Rendle et al. 2009)",
         "User-Personalization", bpr_params(), detail::fit_on_matrix{}));
-    r.back().search = {dim::one_of("factors", {"32", "64", "128"}), dim::one_of("epochs", {"20", "40", "60"}),
-                       dim::log_uniform("learning_rate", 0.02, 0.3), dim::log_uniform("regularization", 0.002, 0.1)};
+    r.back().search = {dim::one_of("factors", {"32", "64", "128"}), dim::one_of("epochs", {"20", "40"}),
+                       dim::log_uniform("learning_rate", 0.03, 0.3), dim::log_uniform("regularization", 0.005, 0.05)};
     r.push_back(detail::make_recipe<warp_model, warp_config>(
         "warp", "WARP: pairwise factorisation weighted by the estimated rank (Weston et al. 2011, as LightFM)",
         "User-Personalization", warp_params(), detail::fit_on_matrix{}));
-    r.back().search = {dim::one_of("factors", {"32", "64", "128"}), dim::one_of("epochs", {"20", "40", "60"}),
-                       dim::log_uniform("learning_rate", 0.001, 0.02), dim::log_uniform("regularization", 0.1, 2),
-                       dim::one_of("max_trials", {"10", "30"})};
+    r.back().search = {dim::one_of("factors", {"32", "64", "128"}), dim::one_of("epochs", {"20", "40"}),
+                       dim::log_uniform("learning_rate", 0.002, 0.01), dim::log_uniform("regularization", 0.2, 1),
+                       dim::one_of("max_trials", {"10", "20"})};
     return r;
   }();
   return all;
