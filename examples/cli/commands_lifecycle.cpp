@@ -202,8 +202,10 @@ void add_automl_command(CLI::App& app) {
                   t.test.value(r.objective), t.fit_seconds,
                   param_text(t.stage == "tuned" ? t.tuned : param_map{}).c_str());
     }
-    std::printf("winner: %s %s (%s %.4f)%s in %.1f s\n", win.recipe.c_str(), param_text(win.tuned).c_str(),
-                r.objective.c_str(), win.validation, r.refitted ? ", refitted on all data" : "", r.seconds);
+    std::printf("winner: %s %s (%s %.4f)", win.recipe.c_str(), param_text(win.tuned).c_str(), r.objective.c_str(),
+                win.validation);
+    if (r.refitted) std::printf(", refitted on all data in %.1f s", r.winner_fit_seconds);
+    std::printf("; automl took %.1f s\n", r.seconds);
     if (!o->save.empty()) std::printf("saved to %s\n", o->save.c_str());
   });
 }
