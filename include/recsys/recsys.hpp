@@ -22,5 +22,9 @@
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
+#include <recsys/models/session_gru.hpp>
+
+// evaluation
+#include <recsys/eval/next_item.hpp>
 
 #endif  // RECSYS_RECSYS_HPP
