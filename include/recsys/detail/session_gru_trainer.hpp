@@ -133,6 +133,16 @@ class gru_row_walker {
     }
   }
 
+  /// The session index (into the data) and the position in it of every row's current input.
+  void positions(std::vector<std::size_t>& sessions, std::vector<std::size_t>& pos) const {
+    sessions.resize(rows_.size());
+    pos.resize(rows_.size());
+    for (std::size_t r = 0; r < rows_.size(); ++r) {
+      sessions[r] = static_cast<std::size_t>(gses_[static_cast<std::size_t>(rows_[r].cursor)]);
+      pos[r] = static_cast<std::size_t>(rows_[r].pos - rows_[r].start);
+    }
+  }
+
   /// Moves every row one event on; rows whose session ended take the next session of their group
   /// or the next group; rows with nothing left are removed (handler.compact).
   template <class Handler>
@@ -480,6 +490,9 @@ class gru_trainer {
     B_ = static_cast<Eigen::Index>(inputs.size());
     RECSYS_ASSERT(B_ > 0 && B_ <= opt_.batch_size && targets.size() == inputs.size());
     inv_bs_ = Scalar(1) / static_cast<Scalar>(opt_.batch_size);
+    if (opt_.loss != gru_loss::cross_entropy && B_ + static_cast<Eigen::Index>(samples.size()) < 2)
+      throw_invalid_argument("session_gru::fit", "BPR-max / TOP1-max need a negative for every row "
+                             "(n_sample > 0 or more than one row)");
     fused_ = fuse_update;
     if (fused_) ++t_;
     build_candidates(inputs, targets, samples);
@@ -826,12 +839,6 @@ class gru_trainer {
       row_m_(b) = m;
       row_z_(b) = z;
       rpos_(b) = st_(pos_slot_[static_cast<std::size_t>(b)], b);
-    }
-    if (!xe) {
-      for (Eigen::Index b = 0; b < B_; ++b)
-        if (!(row_z_(b) > Scalar(0)))
-          throw_invalid_argument("session_gru::fit", "BPR-max / TOP1-max need at least one negative per row "
-                                 "(n_sample > 0 or batch_size > 1)");
     }
     // Per block and column: the factor turning p into softmax probabilities.
     for (Eigen::Index k = 0; k < nblocks; ++k)

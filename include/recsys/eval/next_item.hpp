@@ -157,13 +157,22 @@ class next_item_accumulator {
   std::int64_t n_ = 0;
 };
 
-/// Receives one prediction: the target item and the scores of all items (index = item).
-using next_item_sink = std::function<void(index_t target, std::span<const score_t> scores)>;
+/// One prediction of a next-item evaluation.
+struct next_item_prediction {
+  std::size_t session = 0;            ///< index of the session in the (filtered) test set
+  std::size_t position = 0;           ///< the event at this position predicts the one after it
+  index_t target = invalid_index;     ///< the next item
+  std::span<const score_t> scores;    ///< scores of all items (index = item); NaN for unknown items
+};
+
+/// Receives the predictions of a model, one at a time.
+using next_item_sink = std::function<void(const next_item_prediction&)>;
 
 /// A model that scores next items for test sessions in independent, fixed chunks of work:
 /// next_item_chunks(test) chunks, and score_next_items(test, chunk, sink) calls sink for every
-/// prediction of that chunk (const and thread-safe). knows_item(i) says whether the model can
-/// use item i (GRU4Rec drops test events with items unseen in training).
+/// prediction of that chunk (const and thread-safe; sessions of one chunk may interleave).
+/// knows_item(i) says whether the model can use item i (GRU4Rec drops test events with items
+/// unseen in training).
 template <class M>
 concept next_item_scorer = requires(const M& m, const session_data& test, std::size_t chunk,
                                     const next_item_sink& sink, index_t item) {
@@ -215,7 +224,8 @@ template <class Known>
 
 /// Next-item Recall@K / MRR@K of `model` on `test` (see the file comment). Events whose item the
 /// model does not know are dropped first, then sessions shorter than 2 (both counted in the
-/// result). Deterministic: chunks are fixed by the model and merged in order.
+/// result; keep_known_items gives the filtered set the session indices of the predictions refer
+/// to). Deterministic: chunks are fixed by the model and merged in order.
 /// @throws recsys::invalid_argument on an empty or non-positive cutoff; recsys::cancelled.
 template <next_item_scorer M>
 [[nodiscard]] next_item_metrics evaluate_next_item(const M& model, const session_data& test,
@@ -230,8 +240,9 @@ template <next_item_scorer M>
   progress_reporter progress(job, "evaluate next item", static_cast<std::int64_t>(chunks));
   parallel_for(0, static_cast<std::int64_t>(chunks), parallel_options{opts.num_threads, 1, 2}, [&](std::int64_t c) {
     auto& a = acc[static_cast<std::size_t>(c)];
-    model.score_next_items(clean, static_cast<std::size_t>(c),
-                           [&](index_t target, std::span<const score_t> scores) { a.add(next_item_rank(scores, target, opts.ties)); });
+    model.score_next_items(clean, static_cast<std::size_t>(c), [&](const next_item_prediction& p) {
+      a.add(next_item_rank(p.scores, p.target, opts.ties));
+    });
     progress.advance();
   });
   next_item_accumulator total(opts.cutoffs);

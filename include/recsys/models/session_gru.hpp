@@ -324,7 +324,10 @@ inline void set_param(session_gru_config& c, std::string_view assignment) {
 /// each reproduces it (for manifests and logs).
 [[nodiscard]] inline std::vector<std::pair<std::string, std::string>> params(const session_gru_config& c) {
   std::string layers;
-  for (std::size_t i = 0; i < c.layers.size(); ++i) layers += (i ? "/" : "") + std::to_string(c.layers[i]);
+  for (std::size_t i = 0; i < c.layers.size(); ++i) {
+    if (i) layers.push_back('/');
+    layers.append(std::to_string(c.layers[i]));
+  }
   const char* loss = c.loss == session_gru_loss::cross_entropy ? "cross-entropy"
                      : c.loss == session_gru_loss::bpr_max     ? "bpr-max"
                                                                : "top1-max";
@@ -688,7 +691,7 @@ class session_gru {
     return (groups + eval_chunk_groups - 1) / eval_chunk_groups;
   }
 
-  /// Calls sink(target, scores of all items) for every prediction in chunk `chunk` of `test`:
+  /// Calls sink for every prediction in chunk `chunk` of `test` (target and scores of all items):
   /// each event but a session's last predicts the next one, from a zero state at the session's
   /// start (HRNN: from the user's state, carried across the user's test sessions). Test items
   /// must be known (evaluate_next_item filters them). Sessions run in session-parallel batches.
@@ -717,18 +720,23 @@ class session_gru {
     row_matrix<score_t> sc(rows, n);
     std::vector<index_t> inputs, targets;
     std::vector<std::uint8_t> first;
+    std::vector<std::size_t> sessions, positions;
     const score_t nan = std::numeric_limits<score_t>::quiet_NaN();
     walker.begin(ev, g0, g1);
     while (walker.rows() > 0) {
       walker.fill(inputs, targets, first);
+      walker.positions(sessions, positions);
       const auto B = static_cast<Eigen::Index>(inputs.size());
       ev.step(inputs);
       auto s = sc.topRows(B);
       s.noalias() = ev.hidden.back().topRows(B) * net_.output_weights.transpose();
       s.rowwise() += net_.output_bias.transpose();
       for (index_t i : unknown_items_) s.col(i).setConstant(nan);
-      for (Eigen::Index b = 0; b < B; ++b)
-        sink(targets[static_cast<std::size_t>(b)], std::span<const score_t>(s.row(b).data(), static_cast<std::size_t>(n)));
+      for (Eigen::Index b = 0; b < B; ++b) {
+        const auto ub = static_cast<std::size_t>(b);
+        sink(next_item_prediction{sessions[ub], positions[ub], targets[ub],
+                                  std::span<const score_t>(s.row(b).data(), static_cast<std::size_t>(n))});
+      }
       walker.advance(ev);
     }
   }
