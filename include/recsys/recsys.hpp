@@ -17,14 +17,26 @@
 #include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
+#include <recsys/data/ingest.hpp>
+#include <recsys/data/matrix.hpp>
+#include <recsys/data/split.hpp>
 #include <recsys/data/baskets.hpp>
+#include <recsys/data/synthetic.hpp>
 
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
+#include <recsys/models/popularity.hpp>
 #include <recsys/models/session_gru.hpp>
 
 // evaluation
 #include <recsys/eval/next_item.hpp>
+
+// persistence
+#include <recsys/io/npy.hpp>
+#include <recsys/io/model_store.hpp>
+
+// the recipe registry
+#include <recsys/recipes.hpp>
 
 #endif  // RECSYS_RECSYS_HPP

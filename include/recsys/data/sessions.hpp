@@ -35,6 +35,11 @@ struct session_data {
   std::vector<index_t> session_ids;      ///< per session: index into the log's session_ids, -1 when cut by gaps
   index_t num_items = 0;                 ///< catalogue size (the log's item_ids.size())
 
+  // What build_sessions left out (nothing is dropped silently).
+  std::int64_t dropped_sessions = 0;        ///< sessions shorter than session_options::min_length
+  std::int64_t dropped_events = 0;          ///< events in those sessions
+  std::int64_t events_without_session = 0;  ///< rows without a SESSION_ID when cutting by the column
+
   [[nodiscard]] std::size_t size() const noexcept { return offsets.size() - 1; }
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
   [[nodiscard]] std::size_t num_events() const noexcept { return items.size(); }
@@ -50,8 +55,8 @@ struct session_data {
   /// Appends a session (used by builders and by callers assembling sessions by hand).
   void push_session(std::span<const index_t> session_items, std::span<const timestamp_t> times,
                     index_t user = invalid_index, index_t session_id = invalid_index) {
-    RECSYS_REQUIRE(times.empty() || times.size() == session_items.size(), "session_data::push_session",
-                   "got ", session_items.size(), " items but ", times.size(), " timestamps");
+    RECSYS_REQUIRE(times.empty() || times.size() == session_items.size(), "session_data::push_session", "got ",
+                   session_items.size(), " items but ", times.size(), " timestamps");
     items.insert(items.end(), session_items.begin(), session_items.end());
     if (times.empty())
       timestamps.resize(items.size(), 0);
@@ -68,58 +73,110 @@ struct session_options {
   enum class source { automatic, session_column, inactivity_gap };
   /// automatic: the SESSION_ID column when the log has one, otherwise inactivity gaps.
   source from = source::automatic;
-  /// A user's next event starts a new session after this many seconds of inactivity.
+  /// A user's next event starts a new session when it comes more than this many seconds after
+  /// the previous one (a gap of exactly gap_seconds continues the session).
   timestamp_t gap_seconds = 30 * 60;
-  /// Sessions shorter than this are dropped (counted in the returned data's caller report).
+  /// Sessions shorter than this are dropped; session_data::dropped_sessions / dropped_events
+  /// count them.
   std::size_t min_length = 1;
 };
 
-/// Cuts a log into sessions. Events inside a session are in timestamp order (ties: log order).
-/// @throws recsys::invalid_argument if session_column is requested but the log has no SESSION_ID,
-///         or gap_seconds < 0.
-[[nodiscard]] inline session_data build_sessions(const interaction_log& log, const session_options& opts = {}) {
-  const bool by_column = opts.from == session_options::source::session_column ||
-                         (opts.from == session_options::source::automatic && log.has_session);
-  RECSYS_REQUIRE(!by_column || log.has_session, "build_sessions",
+namespace detail {
+
+/// Every session of a log before any length filter: runs of `order` (log rows sorted by
+/// (group, timestamp, row), group = session id or user). Runs are in (group, start) order.
+struct session_cut {
+  struct run {
+    std::size_t begin, end;  ///< [begin, end) into order
+  };
+  bool by_column = false;
+  std::vector<std::size_t> order;
+  std::vector<run> runs;
+  std::int64_t events_without_session = 0;  ///< rows with no SESSION_ID (column mode only)
+};
+
+/// Cuts a log into sessions (see build_sessions for the rules).
+[[nodiscard]] inline session_cut cut_sessions(const interaction_log& log, const session_options& opts) {
+  session_cut cut;
+  cut.by_column = opts.from == session_options::source::session_column ||
+                  (opts.from == session_options::source::automatic && log.has_session);
+  RECSYS_REQUIRE(!cut.by_column || log.has_session, "build_sessions",
                  "session_column requested but the log has no SESSION_ID column");
   RECSYS_REQUIRE(opts.gap_seconds >= 0, "build_sessions", "gap_seconds must be >= 0 (got ", opts.gap_seconds, ")");
 
-  // Order rows by (group, timestamp, row): group = session id, or user for gap cutting.
-  const std::vector<index_t>& group = by_column ? log.sessions : log.users;
-  std::vector<std::size_t> order(log.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (group[a] != group[b]) return group[a] < group[b];
-    if (log.timestamps[a] != log.timestamps[b]) return log.timestamps[a] < log.timestamps[b];
-    return a < b;
-  });
-
-  // Runs of the sorted order that form one session: [begin, end) into `order`.
-  struct run {
-    std::size_t begin, end;
-  };
-  std::vector<run> runs;
-  for (std::size_t k = 0; k < order.size();) {
+  // Group rows by session id (column) or user (gaps) with a counting sort, then order each
+  // group by (timestamp, row).
+  const std::vector<index_t>& group = cut.by_column ? log.sessions : log.users;
+  const index_t num_groups = cut.by_column ? log.session_ids.size() : log.user_ids.size();
+  std::vector<std::int64_t> start(static_cast<std::size_t>(num_groups) + 1, 0);
+  for (index_t g : group)
+    if (g >= 0) ++start[static_cast<std::size_t>(g) + 1];
+  for (std::size_t g = 0; g < static_cast<std::size_t>(num_groups); ++g) start[g + 1] += start[g];
+  cut.order.resize(static_cast<std::size_t>(start.back()));
+  cut.events_without_session = static_cast<std::int64_t>(log.size()) - start.back();
+  {
+    std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+    for (std::size_t r = 0; r < group.size(); ++r)
+      if (group[r] >= 0) cut.order[static_cast<std::size_t>(next[static_cast<std::size_t>(group[r])]++)] = r;
+  }
+  const auto& ts = log.timestamps;
+  for (std::size_t g = 0; g < static_cast<std::size_t>(num_groups); ++g) {
+    const auto b = cut.order.begin() + start[g], e = cut.order.begin() + start[g + 1];
+    if (e - b > 1)
+      std::sort(b, e, [&](std::size_t x, std::size_t y) { return ts[x] != ts[y] ? ts[x] < ts[y] : x < y; });
+  }
+  for (std::size_t k = 0; k < cut.order.size();) {
     std::size_t e = k + 1;
-    while (e < order.size() && group[order[e]] == group[order[k]] &&
-           (by_column || log.timestamps[order[e]] - log.timestamps[order[e - 1]] <= opts.gap_seconds))
+    while (e < cut.order.size() && group[cut.order[e]] == group[cut.order[k]] &&
+           (cut.by_column || ts[cut.order[e]] - ts[cut.order[e - 1]] <= opts.gap_seconds))
       ++e;
-    if (group[order[k]] >= 0 && e - k >= opts.min_length) runs.push_back({k, e});
+    cut.runs.push_back({k, e});
     k = e;
   }
+  return cut;
+}
+
+}  // namespace detail
+
+/// Cuts a log into sessions. Events inside a session are in timestamp order (ties: log order);
+/// sessions are ordered by start time (ties: by the session's first row in the log).
+///
+/// Nothing is dropped silently: sessions shorter than opts.min_length are counted in
+/// dropped_sessions / dropped_events, and rows without a SESSION_ID (when cutting by the
+/// column) in events_without_session, so that
+/// num_events() + dropped_events + events_without_session == log.size().
+/// @throws recsys::invalid_argument if session_column is requested but the log has no SESSION_ID,
+///         or gap_seconds < 0.
+[[nodiscard]] inline session_data build_sessions(const interaction_log& log, const session_options& opts = {}) {
+  detail::session_cut cut = detail::cut_sessions(log, opts);
+  const auto& order = cut.order;
+
+  session_data out;
+  out.num_items = log.num_items();
+  out.events_without_session = cut.events_without_session;
+  std::vector<detail::session_cut::run> runs;
+  runs.reserve(cut.runs.size());
+  for (const auto& r : cut.runs) {
+    if (r.end - r.begin >= opts.min_length) {
+      runs.push_back(r);
+    } else {
+      ++out.dropped_sessions;
+      out.dropped_events += static_cast<std::int64_t>(r.end - r.begin);
+    }
+  }
   // Sessions by start time, ties by first log row.
-  std::sort(runs.begin(), runs.end(), [&](const run& a, const run& b) {
+  std::sort(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
     const timestamp_t ta = log.timestamps[order[a.begin]], tb = log.timestamps[order[b.begin]];
     if (ta != tb) return ta < tb;
     return order[a.begin] < order[b.begin];
   });
 
-  session_data out;
-  out.num_items = log.num_items();
-  out.items.reserve(log.size());
-  out.timestamps.reserve(log.size());
+  out.items.reserve(order.size());
+  out.timestamps.reserve(order.size());
   out.offsets.reserve(runs.size() + 1);
-  for (const run& r : runs) {
+  out.users.reserve(runs.size());
+  out.session_ids.reserve(runs.size());
+  for (const auto& r : runs) {
     for (std::size_t k = r.begin; k < r.end; ++k) {
       out.items.push_back(log.items[order[k]]);
       out.timestamps.push_back(log.timestamps[order[k]]);
@@ -127,7 +184,7 @@ struct session_options {
     out.offsets.push_back(static_cast<std::int64_t>(out.items.size()));
     const std::size_t first = order[r.begin];
     out.users.push_back(log.users[first]);
-    out.session_ids.push_back(by_column ? log.sessions[first] : invalid_index);
+    out.session_ids.push_back(cut.by_column ? log.sessions[first] : invalid_index);
   }
   return out;
 }

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef RECSYS_DATA_SPLIT_HPP
+#define RECSYS_DATA_SPLIT_HPP
+
+/// @file
+/// Train / test splits of an interaction log: Amazon Personalize's protocol, leave-last-n per
+/// user, a global temporal cut, a random per-interaction split, and the session split by time
+/// of GRU4Rec's RSC15 preprocessing; plus the CLI's spec strings.
+///
+/// Every split returns two logs that keep the input's id maps whole (so matrices built from
+/// train and test have equal shapes and indices mean the same thing on both sides) and whose
+/// reports account for every input row: train.report charges the rows that went to test (and
+/// any rows the split removed) and test.report the rows that went to train (and any rows
+/// removed), each under a "split: ..." rule name (split_rule_names).
+///
+/// Determinism: every split is a pure function of (log, options, seed). Random choices come from
+/// recsys::rng streams "split.personalize" and "split.random"; per-user work may run in parallel
+/// but each user is processed alone, so the result is identical for any thread count. Ties on
+/// equal timestamps are broken by log order (the earlier row counts as older).
+///
+/// @code
+///   auto s = recsys::make_split(log, recsys::parse_split_spec("personalize"), /*seed=*/42);
+///   recsys::csr_matrix train = recsys::build_matrix(s.train);   // same shape as build_matrix(s.test)
+/// @endcode
+
+#include <recsys/data/interaction_log.hpp>
+#include <recsys/data/sessions.hpp>
+#include <recsys/detail/grouping.hpp>
+#include <recsys/errors.hpp>
+#include <recsys/random.hpp>
+#include <recsys/types.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace recsys {
+
+/// A train / test pair over the same id maps.
+struct split {
+  interaction_log train;
+  interaction_log test;
+};
+
+/// Rule names under which splits account for rows in the two sides' reports.
+namespace split_rule_names {
+inline constexpr std::string_view to_test = "split: assigned to test";
+inline constexpr std::string_view to_train = "split: assigned to train";
+inline constexpr std::string_view no_session = "split: event without session";
+inline constexpr std::string_view unseen_item = "split: test item not in train";
+inline constexpr std::string_view short_session = "split: test session too short";
+}  // namespace split_rule_names
+
+/// Options of personalize_split.
+struct personalize_split_options {
+  double user_fraction = 0.1;    ///< share of users held out, in (0, 1]
+  double target_fraction = 0.1;  ///< share of each held-out user's newest events used as targets, in (0, 1)
+  int num_threads = 0;
+};
+
+/// Options of session_time_split.
+struct session_split_options {
+  timestamp_t test_seconds = 86400;         ///< sessions ending at or after newest - test_seconds are test
+  session_options sessions;                 ///< how sessions are formed (SESSION_ID or inactivity gaps)
+  std::size_t min_test_session_length = 2;  ///< shorter test sessions (after the item filter) are dropped
+};
+
+namespace detail {
+
+enum class side : std::uint8_t { train, test, removed_no_session, removed_unseen, removed_short };
+
+/// Builds the two sides from a per-row assignment, with full accounting.
+[[nodiscard]] inline split make_sides(const interaction_log& log, const std::vector<side>& where) {
+  namespace names = split_rule_names;
+  std::vector<bool> in_train(log.size()), in_test(log.size());
+  std::int64_t count[5] = {0, 0, 0, 0, 0};
+  for (std::size_t r = 0; r < log.size(); ++r) {
+    in_train[r] = where[r] == side::train;
+    in_test[r] = where[r] == side::test;
+    ++count[static_cast<int>(where[r])];
+  }
+  split s{log.subset(in_train), log.subset(in_test)};
+  s.train.report.record_removed(names::to_test, count[1] + count[3] + count[4]);
+  s.test.report.record_removed(names::to_train, count[0]);
+  if (count[2]) {
+    s.train.report.record_removed(names::no_session, count[2]);
+    s.test.report.record_removed(names::no_session, count[2]);
+  }
+  if (count[3]) s.test.report.record_removed(names::unseen_item, count[3]);
+  if (count[4]) s.test.report.record_removed(names::short_session, count[4]);
+  return s;
+}
+
+}  // namespace detail
+
+/// Amazon Personalize's evaluation split: a random user_fraction (10%) of the users with events
+/// is held out; for each held-out user the oldest (1 - target_fraction) of their events, in
+/// (timestamp, log order), go to train as the user's history and the newest target_fraction
+/// (10%) go to test as the targets. Every other user's events are in train.
+///
+/// Why the held-out users' histories go to *train*: Personalize feeds them to the trained model
+/// as input at query time. recsys recipes take a user's history from the training matrix (a
+/// factor model learns the user's vector from it; item-to-item and popularity read it), so the
+/// equivalent is to train on it; the targets are strictly newer than that history. (Models that
+/// fold users in at query time see the same data either way.) The evaluator excludes train
+/// items from a user's recommendations as usual.
+///
+/// Counts: round(user_fraction * users) users held out, at least 1 when there are users; a
+/// held-out user with n >= 2 events gets round(target_fraction * n) targets clamped to
+/// [1, n - 1] (at least one event on each side); with n = 1 the single event is a target (a
+/// user with no history, as Personalize would also score it).
+/// @throws recsys::invalid_argument for fractions outside their ranges.
+[[nodiscard]] inline split personalize_split(const interaction_log& log, std::uint64_t seed,
+                                             const personalize_split_options& o = {}) {
+  RECSYS_REQUIRE(o.user_fraction > 0.0 && o.user_fraction <= 1.0, "personalize_split",
+                 "user_fraction must be in (0, 1] (got ", o.user_fraction, ")");
+  RECSYS_REQUIRE(o.target_fraction > 0.0 && o.target_fraction < 1.0, "personalize_split",
+                 "target_fraction must be in (0, 1) (got ", o.target_fraction, ")");
+  log.validate();
+  const auto groups = detail::rows_by_user_time(log, o.num_threads);
+  std::vector<index_t> active;
+  for (std::size_t u = 0; u < groups.num_groups(); ++u)
+    if (groups.group_size(u) > 0) active.push_back(static_cast<index_t>(u));
+  std::size_t held = 0;
+  if (!active.empty()) {
+    held = static_cast<std::size_t>(std::llround(o.user_fraction * static_cast<double>(active.size())));
+    held = std::clamp<std::size_t>(held, 1, active.size());
+    rng r(seed, stream_tag("split.personalize"), 0);
+    shuffle(active.begin(), active.end(), r);
+  }
+  std::vector<detail::side> where(log.size(), detail::side::train);
+  for (std::size_t k = 0; k < held; ++k) {
+    const auto u = static_cast<std::size_t>(active[k]);
+    const auto n = static_cast<std::int64_t>(groups.group_size(u));
+    std::int64_t targets = 1;
+    if (n >= 2) targets = std::clamp<std::int64_t>(std::llround(o.target_fraction * static_cast<double>(n)), 1, n - 1);
+    for (std::int64_t j = n - targets; j < n; ++j)
+      where[groups.rows[static_cast<std::size_t>(groups.offsets[u] + j)]] = detail::side::test;
+  }
+  return detail::make_sides(log, where);
+}
+
+/// Leave-last-n: for every user with more than n events, the newest n (by timestamp, ties by
+/// log order) go to test and the rest to train; users with at most n events stay entirely in
+/// train (so every test user has exactly n targets and at least one history event).
+/// @throws recsys::invalid_argument if n < 1.
+[[nodiscard]] inline split leave_last_split(const interaction_log& log, std::int64_t n, int num_threads = 0) {
+  RECSYS_REQUIRE(n >= 1, "leave_last_split", "n must be >= 1 (got ", n, ")");
+  log.validate();
+  const auto groups = detail::rows_by_user_time(log, num_threads);
+  std::vector<detail::side> where(log.size(), detail::side::train);
+  for (std::size_t u = 0; u < groups.num_groups(); ++u) {
+    const auto len = static_cast<std::int64_t>(groups.group_size(u));
+    if (len <= n) continue;
+    for (std::int64_t j = len - n; j < len; ++j)
+      where[groups.rows[static_cast<std::size_t>(groups.offsets[u] + j)]] = detail::side::test;
+  }
+  return detail::make_sides(log, where);
+}
+
+/// Global temporal cut: events with TIMESTAMP < cut go to train, the others to test.
+[[nodiscard]] inline split temporal_split(const interaction_log& log, timestamp_t cut) {
+  log.validate();
+  std::vector<detail::side> where(log.size());
+  for (std::size_t r = 0; r < log.size(); ++r)
+    where[r] = log.timestamps[r] < cut ? detail::side::train : detail::side::test;
+  return detail::make_sides(log, where);
+}
+
+/// Random per-interaction split: exactly round(test_fraction * n) events, drawn uniformly
+/// without replacement (seeded partial Fisher-Yates over log rows), go to test.
+/// @throws recsys::invalid_argument if test_fraction is not in (0, 1).
+[[nodiscard]] inline split random_split(const interaction_log& log, double test_fraction, std::uint64_t seed) {
+  RECSYS_REQUIRE(test_fraction > 0.0 && test_fraction < 1.0, "random_split", "test_fraction must be in (0, 1) (got ",
+                 test_fraction, ")");
+  log.validate();
+  const std::size_t n = log.size();
+  RECSYS_REQUIRE(n < (std::size_t{1} << 32), "random_split", "more than 2^32-1 events");
+  const auto k = static_cast<std::size_t>(std::llround(test_fraction * static_cast<double>(n)));
+  std::vector<std::uint32_t> rows(n);
+  for (std::size_t r = 0; r < n; ++r) rows[r] = static_cast<std::uint32_t>(r);
+  rng g(seed, stream_tag("split.random"), 0);
+  for (std::size_t i = 0; i < k; ++i) {  // the first k slots become a uniform k-subset
+    const std::size_t j = i + g.uniform_index(static_cast<std::uint32_t>(n - i));
+    std::swap(rows[i], rows[j]);
+  }
+  std::vector<detail::side> where(n, detail::side::train);
+  for (std::size_t i = 0; i < k; ++i) where[rows[i]] = detail::side::test;
+  return detail::make_sides(log, where);
+}
+
+/// The session split by time of GRU4Rec's RSC15 preprocessing: sessions (from SESSION_ID, or
+/// each user's events cut at inactivity gaps, see build_sessions) whose last event is at or
+/// after newest - test_seconds (newest = the log's newest event) are test sessions, the others
+/// train sessions; then test events whose item never occurs in train are removed, and test
+/// sessions left shorter than min_test_session_length (2) are removed.
+///
+/// Both sides carry the sessions in SESSION_ID: with gap cutting, the split writes session ids
+/// "gap:<user>:<first timestamp>" into a fresh session map, so build_sessions on either side
+/// returns exactly the split's sessions (train sessions whole, test sessions as filtered).
+/// Rows without a SESSION_ID (column mode) belong to no session and are removed (reported).
+/// @throws recsys::invalid_argument if test_seconds < 0 or min_test_session_length < 1, or for
+///   invalid session options.
+[[nodiscard]] inline split session_time_split(const interaction_log& log, const session_split_options& o = {}) {
+  RECSYS_REQUIRE(o.test_seconds >= 0, "session_time_split", "test_seconds must be >= 0 (got ", o.test_seconds, ")");
+  RECSYS_REQUIRE(o.min_test_session_length >= 1, "session_time_split", "min_test_session_length must be >= 1");
+  log.validate();
+  const detail::session_cut cut = detail::cut_sessions(log, o.sessions);
+  const timestamp_t cutoff = log.time_range().second - o.test_seconds;
+
+  interaction_log base;
+  const interaction_log* src = &log;
+  if (!cut.by_column) {  // materialise the gap sessions as SESSION_IDs
+    base = log;
+    base.session_ids = id_map<std::string>();
+    base.sessions.assign(log.size(), invalid_index);
+    for (const auto& run : cut.runs) {
+      const std::size_t first = cut.order[run.begin];
+      const index_t id = base.session_ids.insert("gap:" + log.user_ids.id(log.users[first]) + ":" +
+                                                 std::to_string(log.timestamps[first]));
+      for (std::size_t k = run.begin; k < run.end; ++k) base.sessions[cut.order[k]] = id;
+    }
+    base.has_session = true;
+    src = &base;
+  }
+
+  std::vector<detail::side> where(log.size(), detail::side::removed_no_session);
+  std::vector<bool> test_run(cut.runs.size());
+  for (std::size_t s = 0; s < cut.runs.size(); ++s) {
+    const auto& run = cut.runs[s];
+    test_run[s] = log.timestamps[cut.order[run.end - 1]] >= cutoff;  // last event of the session
+    for (std::size_t k = run.begin; k < run.end; ++k)
+      where[cut.order[k]] = test_run[s] ? detail::side::test : detail::side::train;
+  }
+  std::vector<bool> in_train(static_cast<std::size_t>(log.num_items()), false);
+  for (std::size_t r = 0; r < log.size(); ++r)
+    if (where[r] == detail::side::train) in_train[static_cast<std::size_t>(log.items[r])] = true;
+  for (std::size_t s = 0; s < cut.runs.size(); ++s) {
+    if (!test_run[s]) continue;
+    const auto& run = cut.runs[s];
+    std::size_t left = 0;
+    for (std::size_t k = run.begin; k < run.end; ++k) {
+      const std::size_t r = cut.order[k];
+      if (!in_train[static_cast<std::size_t>(log.items[r])])
+        where[r] = detail::side::removed_unseen;
+      else
+        ++left;
+    }
+    if (left < o.min_test_session_length)
+      for (std::size_t k = run.begin; k < run.end; ++k)
+        if (where[cut.order[k]] == detail::side::test) where[cut.order[k]] = detail::side::removed_short;
+  }
+  return detail::make_sides(*src, where);
+}
+
+/// A parsed split spec (see parse_split_spec).
+struct split_spec {
+  enum class method { personalize, leave_last, temporal, random, session_time };
+  method kind = method::personalize;
+  personalize_split_options personalize;  ///< personalize (its num_threads is replaced by split_spec::num_threads)
+  std::int64_t leave_last_n = 1;          ///< leave-last:N
+  timestamp_t cut = 0;                    ///< temporal:TS
+  double test_fraction = 0.1;             ///< random:FRAC
+  session_split_options sessions;         ///< session-time[:SECONDS]
+  int num_threads = 0;                    ///< per-user work of personalize / leave-last (0 = default)
+};
+
+namespace detail {
+template <class T>
+[[nodiscard]] bool parse_number(std::string_view s, T& out) {
+  if (s.empty()) return false;
+  if constexpr (std::is_floating_point_v<T>) {
+    // from_chars for double is in libstdc++ 11+; strtod needs a terminated copy.
+    const std::string copy(s);
+    char* end = nullptr;
+    out = static_cast<T>(std::strtod(copy.c_str(), &end));
+    return end == copy.c_str() + copy.size() && std::isfinite(out) &&
+           !std::isspace(static_cast<unsigned char>(copy[0]));
+  } else {
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size();
+  }
+}
+}  // namespace detail
+
+/// Parses the CLI's split spec strings:
+///   `personalize[:USER_FRACTION]`   Personalize's protocol (default 10% of users)
+///   `leave-last:N`                  the newest N events of each user
+///   `temporal:TS`                   global cut at Unix time TS
+///   `random:FRAC`                   a random FRAC (0 < FRAC < 1) of the events
+///   `session-time[:SECONDS]`        sessions ending in the last SECONDS (default 86400)
+/// @throws recsys::invalid_argument quoting the spec when it is malformed or out of range.
+[[nodiscard]] inline split_spec parse_split_spec(std::string_view spec) {
+  const auto colon = spec.find(':');
+  const std::string_view name = spec.substr(0, colon);
+  const bool has_arg = colon != std::string_view::npos;
+  const std::string_view arg = has_arg ? spec.substr(colon + 1) : std::string_view{};
+  auto fail = [&](const char* why) -> split_spec {
+    detail::throw_invalid_argument("parse_split_spec", "bad split spec '", spec, "': ", why,
+                                   " (expected personalize[:USER_FRACTION], leave-last:N, temporal:TS, random:FRAC "
+                                   "or session-time[:SECONDS])");
+  };
+  split_spec s;
+  if (name == "personalize") {
+    s.kind = split_spec::method::personalize;
+    if (has_arg && (!detail::parse_number(arg, s.personalize.user_fraction) || s.personalize.user_fraction <= 0.0 ||
+                    s.personalize.user_fraction > 1.0))
+      return fail("USER_FRACTION must be a number in (0, 1]");
+  } else if (name == "leave-last") {
+    s.kind = split_spec::method::leave_last;
+    if (!has_arg || !detail::parse_number(arg, s.leave_last_n) || s.leave_last_n < 1)
+      return fail("N must be an integer >= 1");
+  } else if (name == "temporal") {
+    s.kind = split_spec::method::temporal;
+    if (!has_arg || !detail::parse_number(arg, s.cut)) return fail("TS must be an integer Unix time in seconds");
+  } else if (name == "random") {
+    s.kind = split_spec::method::random;
+    if (!has_arg || !detail::parse_number(arg, s.test_fraction) || s.test_fraction <= 0.0 || s.test_fraction >= 1.0)
+      return fail("FRAC must be a number in (0, 1)");
+  } else if (name == "session-time") {
+    s.kind = split_spec::method::session_time;
+    if (has_arg && (!detail::parse_number(arg, s.sessions.test_seconds) || s.sessions.test_seconds < 0))
+      return fail("SECONDS must be an integer >= 0");
+  } else {
+    return fail("unknown split method");
+  }
+  return s;
+}
+
+/// Runs the split a spec describes. `seed` drives the random ones (personalize, random) and is
+/// ignored by the others.
+[[nodiscard]] inline split make_split(const interaction_log& log, const split_spec& spec, std::uint64_t seed) {
+  switch (spec.kind) {
+    case split_spec::method::personalize: {
+      personalize_split_options o = spec.personalize;
+      o.num_threads = spec.num_threads;
+      return personalize_split(log, seed, o);
+    }
+    case split_spec::method::leave_last:
+      return leave_last_split(log, spec.leave_last_n, spec.num_threads);
+    case split_spec::method::temporal:
+      return temporal_split(log, spec.cut);
+    case split_spec::method::random:
+      return random_split(log, spec.test_fraction, seed);
+    case split_spec::method::session_time:
+      return session_time_split(log, spec.sessions);
+  }
+  detail::throw_invalid_argument("make_split", "unknown split method");
+}
+
+}  // namespace recsys
+
+#endif  // RECSYS_DATA_SPLIT_HPP
