@@ -40,6 +40,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -249,6 +250,9 @@ class gru_negative_sampler {
     return {buffer_.data() + (step - first_) * n_sample_, static_cast<std::size_t>(n_sample_)};
   }
 
+  /// Threads for later refills (the draws do not depend on it).
+  void set_threads(int n) noexcept { threads_ = n; }
+
   /// The draws of one mini-batch, computed directly (what samples(step) returns).
   void draw(std::int64_t step, index_t* out) const {
     rng r(seed_, stream_tag("session_gru.negatives"), static_cast<std::uint64_t>(step));
@@ -269,6 +273,58 @@ class gru_negative_sampler {
   std::int64_t buffer_steps_ = 64;
   std::int64_t first_ = std::numeric_limits<std::int64_t>::min() / 2;
   std::vector<index_t> buffer_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Thread count per mini-batch
+
+/// Chooses, per mini-batch, between the configured thread count and one thread. A training step
+/// is short (about a millisecond) and synchronises its threads a few times; on a machine whose
+/// cores are busy with other work those synchronisations can cost far more than the parallel
+/// blocks save. Periodically the tuner times `probe` mini-batches on one thread, then up to
+/// `probe` on all threads (stopping as soon as they have taken longer than the single-thread
+/// ones), and keeps the faster; when one thread wins, the next probe comes twice as late (up
+/// to max_period mini-batches). Results never depend on the choice: every parallel phase works
+/// on fixed blocks combined in a fixed order.
+class gru_thread_tuner {
+ public:
+  explicit gru_thread_tuner(int max_threads, std::int64_t probe = 8, std::int64_t period = 256,
+                            std::int64_t max_period = 8192)
+      : max_(max_threads), probe_(probe), period_(period), max_period_(max_period), chosen_(max_threads) {}
+
+  /// Threads for the next mini-batch.
+  [[nodiscard]] int next() const noexcept {
+    if (max_ <= 1) return 1;
+    if (pos_ < probe_) return 1;
+    if (pos_ < 2 * probe_) return max_;
+    return chosen_;
+  }
+  /// Records the wall time of the mini-batch that ran with next()'s choice.
+  void record(double seconds) noexcept {
+    if (max_ <= 1) return;
+    if (pos_ < probe_) {
+      single_ += seconds;
+    } else if (pos_ < 2 * probe_) {
+      multi_ += seconds;
+      const std::int64_t done = pos_ - probe_ + 1;
+      if (multi_ > single_ || done == probe_) {  // decided
+        const bool multi_wins = done == probe_ && multi_ <= single_;
+        chosen_ = multi_wins ? max_ : 1;
+        if (!multi_wins) period_ = std::min(max_period_, 2 * period_);
+        multi_ = single_ = 0;
+        pos_ = 2 * probe_;  // run the choice for the rest of the period
+      }
+    }
+    if (++pos_ >= period_) pos_ = 0;
+  }
+  [[nodiscard]] int chosen() const noexcept { return chosen_; }
+
+ private:
+  int max_;
+  std::int64_t probe_, period_, max_period_;
+  int chosen_;
+  std::int64_t pos_ = 0;
+  double multi_ = 0, single_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -391,11 +447,13 @@ class gru_trainer {
 
     if (hrnn_) {
       const Eigen::Index U = net.user_hidden();
+      // Zeros, not just sizes: rows without a user step enter the backward GEMMs multiplied by
+      // zero, and 0 · (uninitialised NaN) would poison the gradient.
       user_state.setZero(B, U);
-      u_x_.resize(B, H);
-      u_h_.resize(B, U);
-      u_acts_.resize(B, 3 * U);
-      u_gh_.resize(B, 3 * U);
+      u_x_.setZero(B, H);
+      u_h_.setZero(B, U);
+      u_acts_.setZero(B, 3 * U);
+      u_gh_.setZero(B, 3 * U);
       u_has_.assign(static_cast<std::size_t>(B), 0);
       u_dc_.resize(B, U);
       u_da_.resize(B, max_layer_hidden());
@@ -505,25 +563,29 @@ class gru_trainer {
 
   /// Applies the gradients of the last forward_backward() with the configured optimiser.
   void apply_update() {
-    if (!fused_) ++t_;
-    const Eigen::Index n_out_blocks = fused_ ? 1 : (U_ + item_block - 1) / item_block;
-    const Eigen::Index tasks = n_out_blocks + 2;
-    parallel_for(0, tasks, parallel_options{opt_.num_threads, 1, 2}, [&](std::int64_t task) {
-      if (task < n_out_blocks) {
-        if (fused_) {
-          for (Eigen::Index u : input_slots_) update_output_row(u);
-          for (Eigen::Index u = uc_; u < U_; ++u) update_output_row(u);  // input-only rows
-        } else {
-          update_output_rows(task * item_block, std::min<Eigen::Index>(U_, (task + 1) * item_block), false);
-        }
-      } else if (task == n_out_blocks) {
+    if (fused_) {
+      // What is left is small (this step's input rows, the dense GRU weights): one thread.
+      for (Eigen::Index u : input_slots_) update_output_row(u);
+      for (Eigen::Index u = uc_; u < U_; ++u) update_output_row(u);  // input-only rows
+      update_input_rows();
+      update_dense();
+      fused_ = false;
+      return;
+    }
+    ++t_;
+    const Eigen::Index n_out_blocks = (U_ + item_block - 1) / item_block;
+    parallel_for(0, n_out_blocks + 2, parallel_options{opt_.num_threads, 1, 2}, [&](std::int64_t task) {
+      if (task < n_out_blocks)
+        update_output_rows(task * item_block, std::min<Eigen::Index>(U_, (task + 1) * item_block), false);
+      else if (task == n_out_blocks)
         update_input_rows();
-      } else {
+      else
         update_dense();
-      }
     });
-    fused_ = false;
   }
+
+  /// Threads for the parallel phases from now on (results do not depend on it).
+  void set_threads(int n) noexcept { opt_.num_threads = n; }
 
   /// The gradient of the last forward_backward() as a full network (tests and diagnostics).
   [[nodiscard]] gru_network<Scalar> gradient() const {

@@ -37,6 +37,7 @@
 /// @endcode
 
 #include <recsys/data/sessions.hpp>
+#include <recsys/detail/params.hpp>
 #include <recsys/detail/select.hpp>
 #include <recsys/detail/session_gru_kernels.hpp>
 #include <recsys/detail/session_gru_trainer.hpp>
@@ -147,168 +148,124 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
-template <class T>
-T parse_number(std::string_view key, std::string_view v) {
-  v = trim(v);
-  T out{};
-  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || p != v.data() + v.size() || v.empty())
-    throw_invalid_argument("set_param", "'", key, "' needs a number, got '", v, "'");
-  if constexpr (std::is_floating_point_v<T>)
-    if (!std::isfinite(out)) throw_invalid_argument("set_param", "'", key, "' must be finite, got '", v, "'");
-  return out;
-}
-
-inline bool parse_bool(std::string_view key, std::string_view v) {
-  v = trim(v);
-  if (v == "true" || v == "True" || v == "1" || v == "yes") return true;
-  if (v == "false" || v == "False" || v == "0" || v == "no") return false;
-  throw_invalid_argument("set_param", "'", key, "' needs true/false (or 1/0), got '", v, "'");
-}
+inline constexpr const char* session_gru_where = "session_gru::set_param";
 
 inline std::vector<index_t> parse_layers(std::string_view key, std::string_view v) {
-  v = trim(v);
   if (!v.empty() && v.front() == '[' && v.back() == ']') v = v.substr(1, v.size() - 2);
   std::vector<index_t> out;
   while (true) {
     const std::size_t cut = v.find_first_of("/,");
-    out.push_back(parse_number<index_t>(key, v.substr(0, cut)));
+    out.push_back(static_cast<index_t>(parse_int(session_gru_where, key, trim(v.substr(0, cut)), 1, 1 << 20)));
     if (cut == std::string_view::npos) break;
     v.remove_prefix(cut + 1);
   }
   return out;
 }
 
-template <class T>
-void require_range(std::string_view key, T value, T lo, T hi, bool hi_open = false) {
-  const bool ok = value >= lo && (hi_open ? value < hi : value <= hi);
-  if (!ok)
-    throw_invalid_argument("set_param", "'", key, "' must be in [", lo, ", ", hi, hi_open ? ")" : "]", ", got ", value);
+inline double parse_in(std::string_view key, std::string_view v, double lo, double hi, bool hi_open) {
+  const double x = parse_double(session_gru_where, key, v);
+  RECSYS_REQUIRE(x >= lo && (hi_open ? x < hi : x <= hi), session_gru_where, "'", key, "' must be in [", lo, ", ", hi,
+                 hi_open ? ")" : "]", " (got ", x, ")");
+  return x;
 }
 
-inline std::string format_double(double v) { return str(v); }
+inline double parse_positive(std::string_view key, std::string_view v) {
+  const double x = parse_double(session_gru_where, key, v);
+  RECSYS_REQUIRE(x > 0, session_gru_where, "'", key, "' must be > 0 (got ", x, ")");
+  return x;
+}
 
 }  // namespace detail
 
-/// Every key set_param accepts (GRU4Rec's names first; aliases after a '|').
-[[nodiscard]] inline std::vector<std::string_view> session_gru_param_keys() {
-  return {"loss",           "layers",           "hidden",        "embedding",       "constrained_embedding",
-          "batch_size",     "dropout_p_embed|dropout_embed",     "dropout_p_hidden|dropout_hidden",
-          "learning_rate",  "momentum",         "optimizer",     "n_sample",        "sample_alpha",
-          "logq",           "bpreg",            "elu_param",     "n_epochs|epochs", "adagrad_epsilon",
-          "adam_beta1",     "adam_beta2",       "adam_epsilon",  "hrnn",            "user_hidden",
-          "seed",           "num_threads",      "progress_every"};
-}
-
 /// Sets one hyperparameter from strings, as the CLI's `--set key=value` will. Values are parsed
-/// strictly (the whole string must be a value of the right type) and range-checked; combinations
-/// are checked by session_gru_config::validate().
+/// strictly (the whole string must be a value of the right type; surrounding blanks are ignored)
+/// and range-checked; combinations are checked by session_gru_config::validate().
 ///
 /// Keys (see session_gru_config; GRU4Rec spellings): loss (cross-entropy | bpr-max | top1-max),
-/// layers ("100", "100/100", "100,100", "[100,100]"), hidden (sets every layer's size),
-/// embedding (integer or "layersize" = the first layer's size), constrained_embedding,
+/// layers ("100", "100/100" as GRU4Rec's -ps, "100,100", "[100,100]"), hidden (sets every layer's
+/// size), embedding (integer, or "layersize" = the first layer's size), constrained_embedding,
 /// batch_size, dropout_p_embed | dropout_embed, dropout_p_hidden | dropout_hidden, learning_rate,
 /// momentum, optimizer (adagrad | adam), n_sample, sample_alpha, logq, bpreg, elu_param,
 /// n_epochs | epochs, adagrad_epsilon, adam_beta1, adam_beta2, adam_epsilon, hrnn, user_hidden,
-/// seed, num_threads, progress_every. Booleans: true/false/1/0.
+/// seed, num_threads, progress_every. Booleans: true/false, 1/0, yes/no, on/off, True/False.
 /// @throws recsys::invalid_argument for an unknown key (the message lists the known ones), an
 ///         unparsable value or a value out of range.
 inline void set_param(session_gru_config& c, std::string_view key, std::string_view value) {
-  using detail::parse_number;
-  using detail::require_range;
-  key = detail::trim(key);
-  const std::string_view v = detail::trim(value);
+  using namespace detail;
+  constexpr const char* where = session_gru_where;
+  key = trim(key);
+  std::string_view v = trim(value);
+  if (v == "True") v = "true";  // GRU4Rec's Python spelling
+  if (v == "False") v = "false";
+  auto count = [&](std::int64_t lo, std::int64_t hi) { return static_cast<index_t>(parse_int(where, key, v, lo, hi)); };
   if (key == "loss") {
-    if (v == "cross-entropy" || v == "cross_entropy" || v == "xe") c.loss = session_gru_loss::cross_entropy;
-    else if (v == "bpr-max" || v == "bpr_max") c.loss = session_gru_loss::bpr_max;
-    else if (v == "top1-max" || v == "top1_max") c.loss = session_gru_loss::top1_max;
-    else detail::throw_invalid_argument("set_param", "'loss' must be cross-entropy, bpr-max or top1-max, got '", v, "'");
+    c.loss = parse_choice<session_gru_loss>(where, key, v,
+                                            {{"cross-entropy", session_gru_loss::cross_entropy},
+                                             {"bpr-max", session_gru_loss::bpr_max},
+                                             {"top1-max", session_gru_loss::top1_max}});
   } else if (key == "layers") {
-    auto layers = detail::parse_layers(key, v);
-    for (index_t h : layers) require_range<index_t>(key, h, 1, 1 << 20);
-    c.layers = std::move(layers);
+    c.layers = parse_layers(key, v);
   } else if (key == "hidden") {
-    const auto h = parse_number<index_t>(key, v);
-    require_range<index_t>(key, h, 1, 1 << 20);
+    const index_t h = count(1, 1 << 20);
     for (auto& l : c.layers) l = h;
   } else if (key == "embedding") {
-    if (v == "layersize") {
-      c.embedding = c.layers.empty() ? 0 : c.layers.front();
-    } else {
-      c.embedding = parse_number<index_t>(key, v);
-      require_range<index_t>(key, c.embedding, 0, 1 << 20);
-    }
+    c.embedding = v == "layersize" ? (c.layers.empty() ? 0 : c.layers.front()) : count(0, 1 << 20);
   } else if (key == "constrained_embedding") {
-    c.constrained_embedding = detail::parse_bool(key, v);
+    c.constrained_embedding = parse_bool(where, key, v);
   } else if (key == "batch_size") {
-    c.batch_size = parse_number<index_t>(key, v);
-    require_range<index_t>(key, c.batch_size, 1, 1 << 20);
+    c.batch_size = count(1, 1 << 20);
   } else if (key == "dropout_p_embed" || key == "dropout_embed") {
-    c.dropout_p_embed = parse_number<double>(key, v);
-    require_range(key, c.dropout_p_embed, 0.0, 1.0, true);
+    c.dropout_p_embed = parse_in(key, v, 0.0, 1.0, true);
   } else if (key == "dropout_p_hidden" || key == "dropout_hidden") {
-    c.dropout_p_hidden = parse_number<double>(key, v);
-    require_range(key, c.dropout_p_hidden, 0.0, 1.0, true);
+    c.dropout_p_hidden = parse_in(key, v, 0.0, 1.0, true);
   } else if (key == "learning_rate") {
-    c.learning_rate = parse_number<double>(key, v);
-    if (!(c.learning_rate > 0)) detail::throw_invalid_argument("set_param", "'learning_rate' must be > 0, got ", v);
+    c.learning_rate = parse_positive(key, v);
   } else if (key == "momentum") {
-    c.momentum = parse_number<double>(key, v);
-    require_range(key, c.momentum, 0.0, 1.0, true);
+    c.momentum = parse_in(key, v, 0.0, 1.0, true);
   } else if (key == "optimizer") {
-    if (v == "adagrad") c.optimizer = session_gru_optimizer::adagrad;
-    else if (v == "adam") c.optimizer = session_gru_optimizer::adam;
-    else detail::throw_invalid_argument("set_param", "'optimizer' must be adagrad or adam, got '", v, "'");
+    c.optimizer = parse_choice<session_gru_optimizer>(
+        where, key, v, {{"adagrad", session_gru_optimizer::adagrad}, {"adam", session_gru_optimizer::adam}});
   } else if (key == "n_sample") {
-    c.n_sample = parse_number<index_t>(key, v);
-    require_range<index_t>(key, c.n_sample, 0, 1 << 24);
+    c.n_sample = count(0, 1 << 24);
   } else if (key == "sample_alpha") {
-    c.sample_alpha = parse_number<double>(key, v);
-    require_range(key, c.sample_alpha, 0.0, 1.0);
+    c.sample_alpha = parse_in(key, v, 0.0, 1.0, false);
   } else if (key == "logq") {
-    c.logq = parse_number<double>(key, v);
-    require_range(key, c.logq, 0.0, 1e6);
+    c.logq = parse_in(key, v, 0.0, 1e6, false);
   } else if (key == "bpreg") {
-    c.bpreg = parse_number<double>(key, v);
-    require_range(key, c.bpreg, 0.0, 1e6);
+    c.bpreg = parse_in(key, v, 0.0, 1e6, false);
   } else if (key == "elu_param") {
-    c.elu_param = parse_number<double>(key, v);
-    require_range(key, c.elu_param, 0.0, 1e6);
+    c.elu_param = parse_in(key, v, 0.0, 1e6, false);
   } else if (key == "n_epochs" || key == "epochs") {
-    c.n_epochs = parse_number<index_t>(key, v);
-    require_range<index_t>(key, c.n_epochs, 1, 1 << 20);
+    c.n_epochs = count(1, 1 << 20);
   } else if (key == "adagrad_epsilon") {
-    c.adagrad_epsilon = parse_number<double>(key, v);
-    if (!(c.adagrad_epsilon > 0)) detail::throw_invalid_argument("set_param", "'adagrad_epsilon' must be > 0, got ", v);
+    c.adagrad_epsilon = parse_positive(key, v);
   } else if (key == "adam_beta1") {
-    c.adam_beta1 = parse_number<double>(key, v);
-    require_range(key, c.adam_beta1, 0.0, 1.0, true);
+    c.adam_beta1 = parse_in(key, v, 0.0, 1.0, true);
   } else if (key == "adam_beta2") {
-    c.adam_beta2 = parse_number<double>(key, v);
-    require_range(key, c.adam_beta2, 0.0, 1.0, true);
+    c.adam_beta2 = parse_in(key, v, 0.0, 1.0, true);
   } else if (key == "adam_epsilon") {
-    c.adam_epsilon = parse_number<double>(key, v);
-    if (!(c.adam_epsilon > 0)) detail::throw_invalid_argument("set_param", "'adam_epsilon' must be > 0, got ", v);
+    c.adam_epsilon = parse_positive(key, v);
   } else if (key == "hrnn") {
-    c.hrnn = detail::parse_bool(key, v);
+    c.hrnn = parse_bool(where, key, v);
   } else if (key == "user_hidden") {
-    c.user_hidden = parse_number<index_t>(key, v);
-    require_range<index_t>(key, c.user_hidden, 0, 1 << 20);
+    c.user_hidden = count(0, 1 << 20);
   } else if (key == "seed") {
-    c.seed = parse_number<std::uint64_t>(key, v);
+    std::uint64_t x = 0;
+    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    RECSYS_REQUIRE(!v.empty() && ec == std::errc() && ptr == v.data() + v.size(), where,
+                   "'seed' needs an unsigned 64-bit integer (got '", v, "')");
+    c.seed = x;
   } else if (key == "num_threads") {
-    c.num_threads = parse_number<int>(key, v);
-    require_range(key, c.num_threads, 0, 1 << 16);
+    c.num_threads = static_cast<int>(parse_int(where, key, v, 0, 1 << 16));
   } else if (key == "progress_every") {
-    c.progress_every = parse_number<index_t>(key, v);
-    require_range<index_t>(key, c.progress_every, 1, std::numeric_limits<index_t>::max());
+    c.progress_every = count(1, std::numeric_limits<index_t>::max());
   } else {
-    std::string known;
-    for (std::string_view k : session_gru_param_keys()) {
-      if (!known.empty()) known += ", ";
-      known += k;
-    }
-    detail::throw_invalid_argument("set_param", "unknown session_gru parameter '", key, "' (known: ", known, ")");
+    unknown_param(where, key,
+                  {"loss", "layers", "hidden", "embedding", "constrained_embedding", "batch_size", "dropout_p_embed",
+                   "dropout_embed", "dropout_p_hidden", "dropout_hidden", "learning_rate", "momentum", "optimizer",
+                   "n_sample", "sample_alpha", "logq", "bpreg", "elu_param", "n_epochs", "epochs", "adagrad_epsilon",
+                   "adam_beta1", "adam_beta2", "adam_epsilon", "hrnn", "user_hidden", "seed", "num_threads",
+                   "progress_every"});
   }
 }
 
@@ -316,7 +273,7 @@ inline void set_param(session_gru_config& c, std::string_view key, std::string_v
 /// @throws recsys::invalid_argument when there is no '=' or as set_param(config, key, value).
 inline void set_param(session_gru_config& c, std::string_view assignment) {
   const std::size_t eq = assignment.find('=');
-  RECSYS_REQUIRE(eq != std::string_view::npos, "set_param", "expected key=value, got '", assignment, "'");
+  RECSYS_REQUIRE(eq != std::string_view::npos, detail::session_gru_where, "expected key=value, got '", assignment, "'");
   set_param(c, assignment.substr(0, eq), assignment.substr(eq + 1));
 }
 
@@ -331,7 +288,7 @@ inline void set_param(session_gru_config& c, std::string_view assignment) {
   const char* loss = c.loss == session_gru_loss::cross_entropy ? "cross-entropy"
                      : c.loss == session_gru_loss::bpr_max     ? "bpr-max"
                                                                : "top1-max";
-  using detail::format_double;
+  auto format_double = [](double x) { return detail::str(x); };
   return {{"loss", loss},
           {"layers", layers},
           {"embedding", std::to_string(c.embedding)},
@@ -411,6 +368,7 @@ struct session_gru_epoch {
   std::int64_t events = 0;    ///< training events (all events of the training sessions)
   std::int64_t predictions = 0;  ///< (input, next item) pairs trained on
   std::int64_t batches = 0;   ///< mini-batches
+  std::int64_t parallel_batches = 0;  ///< mini-batches run with more than one thread
 };
 
 class session_gru;
@@ -483,6 +441,7 @@ class session_gru {
       if (item_support[i] == 0) unknown_items_.push_back(static_cast<index_t>(i));
     }
     net_ = std::move(network);
+    refresh_scoring_weights();
     support_ = std::move(item_support);
     user_states_ = std::move(user_states);
     fitted_ = true;
@@ -523,10 +482,13 @@ class session_gru {
   [[nodiscard]] const std::vector<session_gru_epoch>& training_log() const noexcept { return log_; }
 
   /// Calls f(name, rows, cols, data) for every float array of the model (row-major, data points
-  /// at rows·cols values): output_weights, output_bias, item_embedding, layer<l>.weight_ih,
-  /// layer<l>.weight_hh, layer<l>.bias_ih, layer<l>.bias_hh, user_gru.weight_ih, user_gru.weight_hh,
-  /// user_gru.bias_ih, user_gru.bias_hh, user_init<l>.weight, user_init<l>.bias, user_states —
-  /// the arrays that exist for this configuration. item_support() is the one integer array.
+  /// at rows·cols values; vectors are n × 1 or 1 × n): output_weights [n_items, H_last],
+  /// output_bias [n_items, 1], item_embedding [n_items, E], layer<l>_weight_ih [in, 3H],
+  /// layer<l>_weight_hh [H, 3H], layer<l>_bias_ih [1, 3H], layer<l>_bias_hh [1, 3H],
+  /// user_gru_weight_ih [H_last, 3U], user_gru_weight_hh [U, 3U], user_gru_bias_ih [1, 3U],
+  /// user_gru_bias_hh [1, 3U], user_init<l>_weight [U, H_l], user_init<l>_bias [1, H_l],
+  /// user_states [n_users, U] — the arrays that exist for this configuration. The names are valid
+  /// model-store entry names. item_support() is the one integer array.
   template <class F>
   void visit_arrays(F&& f) const {
     auto emit = [&](const std::string& name, const auto& m) {
@@ -536,19 +498,19 @@ class session_gru {
     emit("output_bias", net_.output_bias);
     emit("item_embedding", net_.item_embedding);
     for (std::size_t l = 0; l < net_.layers.size(); ++l) {
-      const std::string p = "layer" + std::to_string(l) + ".";
+      const std::string p = "layer" + std::to_string(l) + "_";
       emit(p + "weight_ih", net_.layers[l].weight_ih);
       emit(p + "weight_hh", net_.layers[l].weight_hh);
       emit(p + "bias_ih", net_.layers[l].bias_ih);
       emit(p + "bias_hh", net_.layers[l].bias_hh);
     }
-    emit("user_gru.weight_ih", net_.user_gru.weight_ih);
-    emit("user_gru.weight_hh", net_.user_gru.weight_hh);
-    emit("user_gru.bias_ih", net_.user_gru.bias_ih);
-    emit("user_gru.bias_hh", net_.user_gru.bias_hh);
+    emit("user_gru_weight_ih", net_.user_gru.weight_ih);
+    emit("user_gru_weight_hh", net_.user_gru.weight_hh);
+    emit("user_gru_bias_ih", net_.user_gru.bias_ih);
+    emit("user_gru_bias_hh", net_.user_gru.bias_hh);
     for (std::size_t l = 0; l < net_.user_init_weights.size(); ++l) {
-      emit("user_init" + std::to_string(l) + ".weight", net_.user_init_weights[l]);
-      emit("user_init" + std::to_string(l) + ".bias", net_.user_init_bias[l]);
+      emit("user_init" + std::to_string(l) + "_weight", net_.user_init_weights[l]);
+      emit("user_init" + std::to_string(l) + "_bias", net_.user_init_bias[l]);
     }
     emit("user_states", user_states_);
   }
@@ -661,11 +623,23 @@ class session_gru {
         for (index_t i : s.items_) sc[i] = nan;
       for (index_t i : opts.exclude)
         if (i >= 0 && i < n) sc[i] = nan;
-      for (index_t i = 0; i < n; ++i) {
-        const score_t v = sc[i];
-        if (v != v) continue;  // NaN: excluded or unknown
-        if (heap.full() && !(v > heap.threshold())) continue;  // ids ascend: a tie ranks after
-        heap.push(v, i);
+      // Blocks of 64 scores: once the heap is full, a block is skipped with one vectorised test
+      // when none of its scores beats the current threshold (NaN never does).
+      constexpr index_t block = 64;
+      for (index_t i0 = 0; i0 < n; i0 += block) {
+        const index_t i1 = std::min<index_t>(n, i0 + block);
+        if (heap.full()) {
+          const score_t thr = heap.threshold();
+          int any = 0;
+          for (index_t i = i0; i < i1; ++i) any |= sc[i] > thr ? 1 : 0;
+          if (!any) continue;
+        }
+        for (index_t i = i0; i < i1; ++i) {
+          const score_t v = sc[i];
+          if (v != v) continue;                                    // NaN: excluded or unknown
+          if (heap.full() && !(v > heap.threshold())) continue;  // ids ascend: a tie ranks after
+          heap.push(v, i);
+        }
       }
     }
     heap.drain_into(out);
@@ -810,7 +784,7 @@ class session_gru {
 
   void compute_scores(session_gru_state& s) const {
     Eigen::Map<detail::gru_col<score_t>> sc(s.scores_.data(), num_items());
-    sc.noalias() = net_.output_weights * s.hidden_.back().row(0).transpose();
+    sc.noalias() = scoring_weights_ * s.hidden_.back().row(0).transpose();
     sc += net_.output_bias;
     const score_t nan = std::numeric_limits<score_t>::quiet_NaN();
     for (index_t i : unknown_items_) s.scores_[static_cast<std::size_t>(i)] = nan;
@@ -870,11 +844,16 @@ class session_gru {
     return {std::move(off), std::move(ses)};
   }
 
-  void compute_user_states(const session_gru_network& net, const session_data& train, index_t n_users,
+  void compute_user_states(const session_gru_network& net, const session_data& train, index_t n_users, int threads,
                            row_matrix<score_t>& out) const;
+
+  // A column-major copy of output_weights for the real-time scores (a GEMV that streams the
+  // catalogue column by column: about twice as fast as row by row on large catalogues).
+  void refresh_scoring_weights() { scoring_weights_ = net_.output_weights; }
 
   session_gru_config cfg_;
   session_gru_network net_;
+  Eigen::Matrix<score_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor> scoring_weights_;
   std::vector<std::int64_t> support_;
   std::vector<index_t> unknown_items_;
   row_matrix<score_t> user_states_;
@@ -884,15 +863,17 @@ class session_gru {
 };
 
 inline void session_gru::compute_user_states(const session_gru_network& net, const session_data& train, index_t n_users,
-                                             row_matrix<score_t>& out) const {
+                                             int threads, row_matrix<score_t>& out) const {
   out.setZero(n_users, net.user_hidden());
-  auto [goff, gses] = make_groups(train, true, false);
+  const auto groups_csr = make_groups(train, true, false);  // (no structured binding: captured below)
+  const std::vector<std::int64_t>& goff = groups_csr.first;
+  const std::vector<index_t>& gses = groups_csr.second;
   std::vector<index_t> group_user;
   for (std::size_t g = 0; g + 1 < goff.size(); ++g)
     group_user.push_back(train.users[static_cast<std::size_t>(gses[static_cast<std::size_t>(goff[g])])]);
   const std::size_t groups = group_user.size();
   const std::size_t chunks = (groups + eval_chunk_groups - 1) / eval_chunk_groups;
-  parallel_for(0, static_cast<std::int64_t>(chunks), parallel_options{cfg_.num_threads, 1, 2}, [&](std::int64_t c) {
+  parallel_for(0, static_cast<std::int64_t>(chunks), parallel_options{threads, 1, 2}, [&](std::int64_t c) {
     const std::size_t g0 = static_cast<std::size_t>(c) * eval_chunk_groups;
     const std::size_t g1 = std::min(groups, g0 + eval_chunk_groups);
     const auto rows = static_cast<index_t>(g1 - g0);
@@ -986,25 +967,32 @@ inline void session_gru::fit(const session_data& train, const job_control& job) 
   std::vector<index_t> inputs, targets;
   std::vector<std::uint8_t> first;
   std::vector<session_gru_epoch> log;
+  detail::gru_thread_tuner tuner(threads);
   std::int64_t step = 0;
   bool committed = false;
   for (index_t epoch = 0; epoch < cfg_.n_epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     progress_reporter progress(job, "session_gru: epoch", pairs, epoch, cfg_.n_epochs);
     double loss_sum = 0;
-    std::int64_t rows_sum = 0, batches = 0;
+    std::int64_t rows_sum = 0, batches = 0, parallel_batches = 0;
     walker.begin(h);
     while (walker.rows() > 0) {
       if (cfg_.n_sample == 0 && walker.rows() < 2) break;  // GRU4Rec: no negatives left for a lone row
       walker.fill(inputs, targets, first);
+      const int step_threads = tuner.next();
+      trainer.set_threads(step_threads);
+      sampler.set_threads(step_threads);
+      const auto ts = std::chrono::steady_clock::now();
       const double loss = trainer.forward_backward(inputs, targets, sampler.samples(step), first, step, true);
       if (!std::isfinite(loss))
         detail::throw_numerical_error(where, "the loss became ", loss, " in epoch ", epoch, ", mini-batch ", batches,
                                       "; lower learning_rate (now ", cfg_.learning_rate, ")",
                                       cfg_.loss == session_gru_loss::cross_entropy ? "" : " or bpreg");
       trainer.apply_update();
+      tuner.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count());
       ++step;
       ++batches;
+      parallel_batches += step_threads > 1 ? 1 : 0;
       loss_sum += loss * static_cast<double>(cfg_.batch_size);
       rows_sum += static_cast<std::int64_t>(inputs.size());
       if (batches % cfg_.progress_every == 0) progress.set_metric("loss", loss_sum / static_cast<double>(rows_sum));
@@ -1017,6 +1005,7 @@ inline void session_gru::fit(const session_data& train, const job_control& job) 
     e.events = static_cast<std::int64_t>(train.num_events());
     e.predictions = rows_sum;
     e.batches = batches;
+    e.parallel_batches = parallel_batches;
     log.push_back(e);
     progress.set_metric("loss", e.loss);
     progress.finish();
@@ -1026,12 +1015,13 @@ inline void session_gru::fit(const session_data& train, const job_control& job) 
       committed = true;
     }
     net_ = work;
+    refresh_scoring_weights();
     support_ = support;
     unknown_items_.clear();
     for (index_t i = 0; i < n_items; ++i)
       if (support[static_cast<std::size_t>(i)] == 0) unknown_items_.push_back(i);
     if (cfg_.hrnn)
-      compute_user_states(net_, train, n_users, user_states_);
+      compute_user_states(net_, train, n_users, threads, user_states_);
     else
       user_states_.resize(0, 0);
     log_ = log;
