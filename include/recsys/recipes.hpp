@@ -15,7 +15,10 @@
 /// @endcode
 
 #include <recsys/data/interaction_log.hpp>
+#include <recsys/data/matrix.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/models/bpr.hpp>
+#include <recsys/models/item_to_item.hpp>
 #include <recsys/models/popularity.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/progress.hpp>
@@ -30,9 +33,6 @@
 #include <vector>
 
 namespace recsys {
-
-/// Hyperparameters as text, in the order given (`--set key=value`).
-using param_map = std::vector<std::pair<std::string, std::string>>;
 
 /// A recipe's model behind one interface: fit on a training log, then query. Queries are const
 /// and thread-safe, as the wrapped model's are.
@@ -71,13 +71,6 @@ class model {
   [[nodiscard]] virtual topk_result similar_items(index_t /*item*/, index_t /*k*/) const {
     detail::throw_invalid_argument("model::similar_items", "recipe '", recipe(), "' has no item similarity");
   }
-};
-
-/// One hyperparameter of a recipe, as the CLI documents it.
-struct recipe_param {
-  std::string name;
-  std::string default_value;
-  std::string help;
 };
 
 /// A registry entry.
@@ -171,6 +164,26 @@ recipe make_recipe(std::string name, std::string description, std::string person
   return r;
 }
 
+/// The parameters of an item_to_item recipe: every setting, with `defaults`' values.
+inline std::vector<recipe_param> item_to_item_params(const item_to_item_config& defaults) {
+  std::vector<recipe_param> out;
+  const auto values = to_params(defaults);
+  for (const auto& info : item_to_item_settings())
+    for (const auto& [k, v] : values)
+      if (k == info.name) out.push_back({k, v, std::string(info.description)});
+  return out;
+}
+
+/// Fit function for recipes trained on the user x item matrix: the log's events summed per
+/// (user, item) pair with their weights (data/matrix.hpp, raw weighting); recipes apply their
+/// own confidence or binarisation.
+struct fit_on_matrix {
+  template <class M>
+  void operator()(M& m, const interaction_log& log, const job_control& job) const {
+    m.fit(build_matrix(log), job);
+  }
+};
+
 /// Fit function for recipes that read the log directly.
 struct fit_on_log {
   template <class M>
@@ -195,6 +208,19 @@ struct fit_on_log {
         {{"window", "1h", "window length: 30m, 1h, 3h, 1d or seconds"},
          {"smoothing", "5", "s in (c_now - c_before) / (c_before + s)"}},
         detail::fit_on_log{}));
+    r.push_back(detail::make_recipe<item_to_item, item_to_item_config>(
+        "item-knn", "item-based nearest neighbours: co-occurrence in user histories (cosine), scored over the history",
+        "SIMS (item-to-item) applied to each user's history",
+        detail::item_to_item_params(item_to_item_config{}), detail::fit_on_log{}));
+    r.push_back(detail::make_recipe<item_to_item, item_to_item_config>(
+        "sims", "co-occurrence with a popularity discount and Personalize's pruning defaults", "SIMS",
+        detail::item_to_item_params(item_to_item_config::sims()), detail::fit_on_log{}));
+    r.push_back(detail::make_recipe<bpr_model, bpr_config>(
+        "bpr", "Bayesian personalised ranking: pairwise SGD matrix factorisation (Rendle et al. 2009)",
+        "User-Personalization", bpr_params(), detail::fit_on_matrix{}));
+    r.push_back(detail::make_recipe<warp_model, warp_config>(
+        "warp", "WARP: pairwise factorisation weighted by the estimated rank (Weston et al. 2011, as LightFM)",
+        "User-Personalization", warp_params(), detail::fit_on_matrix{}));
     return r;
   }();
   return all;

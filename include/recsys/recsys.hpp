@@ -21,16 +21,23 @@
 #include <recsys/data/matrix.hpp>
 #include <recsys/data/split.hpp>
 #include <recsys/data/baskets.hpp>
+#include <recsys/data/csv.hpp>
+#include <recsys/data/metadata.hpp>
 #include <recsys/data/synthetic.hpp>
+
+// ranking
+#include <recsys/ranking/topk.hpp>
 
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
+#include <recsys/models/bpr.hpp>
 #include <recsys/models/popularity.hpp>
+#include <recsys/models/item_to_item.hpp>
 #include <recsys/models/session_gru.hpp>
 
-// evaluation
-#include <recsys/eval/next_item.hpp>
+// ranking
+#include <recsys/ranking/filter_expression.hpp>
 
 // persistence
 #include <recsys/io/npy.hpp>
@@ -38,5 +45,10 @@
 
 // the recipe registry
 #include <recsys/recipes.hpp>
+
+// evaluation
+#include <recsys/eval/metrics.hpp>
+#include <recsys/eval/evaluator.hpp>
+#include <recsys/eval/next_item.hpp>
 
 #endif  // RECSYS_RECSYS_HPP

@@ -4,6 +4,7 @@
 //   (train_full -> train_tr / train_valid, and train_full + test -> train_full / test);
 // - Personalize's split and the matrix on MovieLens 100k.
 // The files are parsed here with a few lines of code (the CSV readers are tested elsewhere).
+#include <recsys/data/csv.hpp>
 #include <recsys/data/ingest.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/matrix.hpp>
@@ -98,13 +99,8 @@ TEST_CASE("session-time split of train_full + test gives back train_full and tes
 }
 
 TEST_CASE("Personalize split and matrix on MovieLens 100k", "[split][matrix][datasets]") {
-  std::ifstream in(recsys::test::data_dir() / "movielens-100k" / "u.data");
-  REQUIRE(in.good());
-  recsys::interaction_log log;
-  std::string u, i;
-  float rating = 0;
-  recsys::timestamp_t t = 0;
-  while (in >> u >> i >> rating >> t) log.add(u, i, t, "rating", rating);
+  const auto log = recsys::read_delimited(recsys::test::data_dir() / "movielens-100k" / "u.data",
+                                         recsys::raw_format::movielens());
   REQUIRE(log.size() == 100000);
   REQUIRE(log.num_users() == 943);
 

@@ -247,7 +247,7 @@ TEST_CASE("synthetic: item popularity follows the configured Zipf exponent", "[s
   }
 }
 
-TEST_CASE("synthetic: users of one taste cluster share far more items; cluster signal beats popularity",
+TEST_CASE("synthetic: users of one taste cluster share far more items, and cluster signal beats popularity",
           "[synthetic]") {
   auto cfg = small_config();
   cfg.num_users = 1200;

@@ -24,6 +24,7 @@ struct basket_data {
   std::vector<index_t> items;            ///< item indices into item_ids
   id_map<std::string> item_ids;          ///< external item ids
   load_report report;                    ///< rows = baskets
+  std::int64_t items_merged = 0;         ///< repeated items within a basket a reader kept once
 
   [[nodiscard]] std::size_t size() const noexcept { return offsets.size() - 1; }
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }

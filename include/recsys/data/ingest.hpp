@@ -34,6 +34,7 @@
 
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/detail/grouping.hpp>
+#include <recsys/detail/strings.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/types.hpp>
 
@@ -150,15 +151,6 @@ struct pruning_bounds {
 };
 
 namespace detail {
-
-[[nodiscard]] inline bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 /// Per entry of log.event_type_names: does it match `name` case-insensitively?
 /// @throws recsys::invalid_argument if nothing in the log's event types matches (a typo).

@@ -356,6 +356,37 @@ template <class T>
   detail::throw_invalid_argument("make_split", "unknown split method");
 }
 
+/// A split from two separately loaded logs (the CLI's --train / --test files): both sides end up
+/// with the same id maps — train's ids first, in their order, then ids that only the test log
+/// has — so matrices built from either side have equal shapes and test rows about unseen users
+/// or items stay visible (the evaluator counts them). Each side keeps its own load report.
+[[nodiscard]] inline split join_split(const interaction_log& train, const interaction_log& test) {
+  split out;
+  out.train = train;
+  interaction_log& t = out.train;  // its id maps become the shared ones
+  auto remap = [](id_map<std::string>& into, const id_map<std::string>& from) {
+    std::vector<index_t> to(static_cast<std::size_t>(from.size()));
+    for (index_t i = 0; i < from.size(); ++i) to[static_cast<std::size_t>(i)] = into.insert(from.id(i));
+    return to;
+  };
+  const auto users = remap(t.user_ids, test.user_ids);
+  const auto items = remap(t.item_ids, test.item_ids);
+  const auto types = remap(t.event_type_names, test.event_type_names);
+  const auto sessions = remap(t.session_ids, test.session_ids);
+  t.has_event_type = t.has_event_type || test.has_event_type;
+  t.has_event_value = t.has_event_value || test.has_event_value;
+  t.has_session = t.has_session || test.has_session;
+  out.test = t.empty_like();
+  out.test.reserve(test.size());
+  auto at = [](const std::vector<index_t>& m, index_t i) { return i < 0 ? invalid_index : m[static_cast<std::size_t>(i)]; };
+  for (std::size_t r = 0; r < test.size(); ++r)
+    out.test.add_indexed(users[static_cast<std::size_t>(test.users[r])], items[static_cast<std::size_t>(test.items[r])],
+                         test.timestamps[r], at(types, test.event_types[r]), test.event_values[r],
+                         at(sessions, test.sessions[r]), test.weights[r]);
+  out.test.report = test.report;
+  return out;
+}
+
 }  // namespace recsys
 
 #endif  // RECSYS_DATA_SPLIT_HPP

@@ -41,6 +41,25 @@ namespace recsys::detail {
   return x;
 }
 
+/// Parses a window length: seconds ("3600") or a number with a unit: s, m (minutes), h, d
+/// ("30m", "1h", "3h", "1d").
+/// @throws recsys::invalid_argument for anything else or a length <= 0.
+[[nodiscard]] inline std::int64_t parse_duration(std::string_view where, std::string_view key, std::string_view text) {
+  std::int64_t unit = 1;
+  std::string_view number = text;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 's': unit = 1; number.remove_suffix(1); break;
+      case 'm': unit = 60; number.remove_suffix(1); break;
+      case 'h': unit = 3600; number.remove_suffix(1); break;
+      case 'd': unit = 86400; number.remove_suffix(1); break;
+      default: break;
+    }
+  }
+  const std::int64_t n = parse_int(where, key, number, 1, INT64_MAX / 86400);
+  return n * unit;
+}
+
 /// true/false, 1/0, yes/no, on/off.
 [[nodiscard]] inline bool parse_bool(std::string_view where, std::string_view key, std::string_view value) {
   if (value == "true" || value == "1" || value == "yes" || value == "on") return true;

@@ -14,12 +14,18 @@
 /// get the training popularity ranking (number of users per item); items outside the catalogue
 /// score NaN, which ranks last.
 ///
+/// Every ranking query goes through the shared top-K kernel (recsys/ranking/topk.hpp):
+/// recommend and recommend_for_vector as a batch of one query, recommend_batch and
+/// recommend_all as blocks of users scored by GEMM. For many users, the batch calls are the
+/// fast path (one GEMM per block of users instead of one matrix-vector product per user).
+///
 /// All query methods are const and safe to call from many threads at once.
 
 #include <recsys/detail/select.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/parallel.hpp>
+#include <recsys/ranking/topk.hpp>
 #include <recsys/types.hpp>
 
 #include <algorithm>
@@ -54,19 +60,20 @@ class factor_model {
 
   /// True when `user` has factors learned from at least one training interaction.
   [[nodiscard]] bool is_known_user(index_t user) const noexcept {
-    return user >= 0 && user < num_users() && user < seen_.rows() && seen_.outerIndexPtr()[user + 1] > seen_.outerIndexPtr()[user];
+    return user >= 0 && user < num_users() && user < seen_.rows() &&
+           seen_.outerIndexPtr()[user + 1] > seen_.outerIndexPtr()[user];
   }
 
   /// The top-k items for a training user, best first, with scores.
   [[nodiscard]] topk_result recommend(index_t user, index_t k, const recommend_options& opts = {}) const {
     RECSYS_REQUIRE(k >= 0, "recommend", "k must be >= 0 (got ", k, ")");
     require_fitted("recommend");
-    if (!is_known_user(user)) return recommend_popular(k, opts, {});
+    if (!is_known_user(user)) return recommend_popular(k, opts);
     return recommend_for_vector(user_factors_.row(user).transpose(), k, opts, seen_items(user));
   }
 
   /// The top-k items for an arbitrary user vector (a folded-in or new user). `seen_items` are
-  /// excluded when opts.exclude_seen is set.
+  /// excluded when opts.exclude_seen is set (any order; ids outside the catalogue are ignored).
   [[nodiscard]] topk_result recommend_for_vector(const Eigen::Ref<const vector_type>& user_vector, index_t k,
                                                  const recommend_options& opts = {},
                                                  std::span<const index_t> seen_items = {}) const {
@@ -74,24 +81,20 @@ class factor_model {
     require_fitted("recommend");
     RECSYS_REQUIRE(user_vector.size() == num_factors(), "recommend", "user vector has ", user_vector.size(),
                    " entries, the model has ", num_factors(), " factors");
-    detail::topk_heap heap(k);
     if (k == 0) return {};
-    if (!opts.include.empty()) {
-      std::vector<char> blocked = blocked_mask(opts, seen_items);
-      for (index_t i : opts.include) {
-        if (i < 0 || i >= num_items() || blocked[static_cast<std::size_t>(i)]) continue;
-        heap.push(item_score(user_vector, i), i);
-      }
-    } else {
-      vector_type scores = item_factors_ * user_vector;
-      if (item_bias_.size()) scores += item_bias_;
-      std::vector<char> blocked = blocked_mask(opts, seen_items);
-      for (index_t i = 0; i < num_items(); ++i)
-        if (!blocked[static_cast<std::size_t>(i)]) heap.push(static_cast<score_t>(scores[i]), i);
+    std::vector<index_t> sorted_seen;
+    if (opts.exclude_seen && !std::is_sorted(seen_items.begin(), seen_items.end())) {
+      sorted_seen.assign(seen_items.begin(), seen_items.end());
+      std::sort(sorted_seen.begin(), sorted_seen.end());
+      seen_items = sorted_seen;
     }
-    topk_result out;
-    heap.drain_into(out);
-    return out;
+    topk_filter filter = make_filter(opts);
+    if (opts.exclude_seen) filter.exclude_lists = item_lists::single(seen_items);
+    const Eigen::Map<const matrix_type> query(user_vector.data(), 1, num_factors());
+    topk_options topts;
+    topts.num_threads = 1;
+    std::vector<topk_result> out = topk_inner_product(query, item_factors_, bias_span(), k, filter, topts);
+    return std::move(out.front());
   }
 
   /// Scores of the given items for a user (same order as `items`); NaN for items outside the
@@ -109,30 +112,108 @@ class factor_model {
   }
 
   /// Top-k for many users into caller buffers of users.size() * k entries (row r = users[r]),
-  /// padded with invalid_index / lowest score. Parallel over users.
+  /// padded with invalid_index / lowest score. Known users are scored in blocks by the top-K
+  /// kernel (parallel over blocks of users); unknown users get the popularity ranking.
+  /// Results equal recommend() for each user (up to the last bit of the scores: the batch
+  /// path multiplies matrices, the single-user path matrix and vector).
   void recommend_batch(std::span<const index_t> users, index_t k, index_t* ids, score_t* scores,
                        const recommend_options& opts = {}, int num_threads = 0) const {
     RECSYS_REQUIRE(k >= 0, "recommend_batch", "k must be >= 0 (got ", k, ")");
+    RECSYS_REQUIRE(num_threads >= 0, "recommend_batch", "num_threads must be >= 0 (got ", num_threads, ")");
     require_fitted("recommend_batch");
-    parallel_options po;
-    po.num_threads = num_threads;
-    po.chunk = 16;
-    parallel_for(0, static_cast<std::int64_t>(users.size()), po, [&](std::int64_t r) {
-      const topk_result top = recommend(users[static_cast<std::size_t>(r)], k, opts);
-      const std::size_t base = static_cast<std::size_t>(r) * static_cast<std::size_t>(k);
-      for (std::size_t j = 0; j < static_cast<std::size_t>(k); ++j) {
-        ids[base + j] = j < top.size() ? top.ids[j] : invalid_index;
-        scores[base + j] = j < top.size() ? top.scores[j] : std::numeric_limits<score_t>::lowest();
+    if (users.empty() || k == 0) return;
+    RECSYS_REQUIRE(ids != nullptr && scores != nullptr, "recommend_batch", "output buffers must not be null");
+    const auto kk = static_cast<std::size_t>(k);
+    std::vector<index_t> known;  // positions in `users` of users with factors and history
+    known.reserve(users.size());
+    for (std::size_t r = 0; r < users.size(); ++r)
+      if (is_known_user(users[r])) known.push_back(static_cast<index_t>(r));
+
+    if (known.size() < users.size()) {  // one popularity ranking serves every unknown user
+      const topk_result popular = recommend_popular(k, opts);
+      std::size_t next = 0;
+      for (std::size_t r = 0; r < users.size(); ++r) {
+        if (next < known.size() && static_cast<std::size_t>(known[next]) == r) {
+          ++next;
+          continue;
+        }
+        detail::write_padded_result(popular, k, ids + r * kk, scores + r * kk);
       }
-    });
+    }
+    if (known.empty()) return;
+
+    topk_filter filter = make_filter(opts);
+    topk_options topts;
+    topts.num_threads = num_threads;
+    if (known.size() == users.size()) {  // every user known: rows go straight to the caller's buffers
+      if (opts.exclude_seen) {
+        filter.exclude_lists = item_lists(seen_);
+        filter.exclude_rows = users;
+      }
+      if (is_identity(users)) {
+        topk_inner_product(user_factors_.topRows(static_cast<Eigen::Index>(users.size())), item_factors_, bias_span(),
+                           k, ids, scores, filter, topts);
+      } else {
+        const matrix_type q = gather_users(users);
+        topk_inner_product(q, item_factors_, bias_span(), k, ids, scores, filter, topts);
+      }
+      return;
+    }
+    std::vector<index_t> known_users(known.size());
+    for (std::size_t j = 0; j < known.size(); ++j) known_users[j] = users[static_cast<std::size_t>(known[j])];
+    if (opts.exclude_seen) {
+      filter.exclude_lists = item_lists(seen_);
+      filter.exclude_rows = known_users;
+    }
+    const matrix_type q = gather_users(known_users);
+    std::vector<index_t> tmp_ids(known.size() * kk);
+    std::vector<score_t> tmp_scores(tmp_ids.size());
+    topk_inner_product(q, item_factors_, bias_span(), k, tmp_ids.data(), tmp_scores.data(), filter, topts);
+    for (std::size_t j = 0; j < known.size(); ++j) {
+      const std::size_t dst = static_cast<std::size_t>(known[j]) * kk;
+      std::copy_n(tmp_ids.begin() + static_cast<std::ptrdiff_t>(j * kk), kk, ids + dst);
+      std::copy_n(tmp_scores.begin() + static_cast<std::ptrdiff_t>(j * kk), kk, scores + dst);
+    }
+  }
+
+  /// Top-k for many users, one topk_result per user (no padding).
+  [[nodiscard]] std::vector<topk_result> recommend_batch(std::span<const index_t> users, index_t k,
+                                                         const recommend_options& opts = {},
+                                                         int num_threads = 0) const {
+    RECSYS_REQUIRE(k >= 0, "recommend_batch", "k must be >= 0 (got ", k, ")");
+    std::vector<index_t> ids(users.size() * static_cast<std::size_t>(k));
+    std::vector<score_t> scores(ids.size());
+    recommend_batch(users, k, ids.data(), scores.data(), opts, num_threads);
+    return detail::split_results(static_cast<Eigen::Index>(users.size()), k, ids, scores);
+  }
+
+  /// Top-k for every user 0 .. num_users()-1 into caller buffers of num_users() * k entries.
+  void recommend_all(index_t k, index_t* ids, score_t* scores, const recommend_options& opts = {},
+                     int num_threads = 0) const {
+    require_fitted("recommend_all");
+    std::vector<index_t> users(static_cast<std::size_t>(num_users()));
+    std::iota(users.begin(), users.end(), 0);
+    recommend_batch(users, k, ids, scores, opts, num_threads);
+  }
+
+  /// Top-k for every user 0 .. num_users()-1, one topk_result per user.
+  /// @code
+  /// auto all = model.recommend_all(10);   // all[u]: user u's 10 best unseen items
+  /// @endcode
+  [[nodiscard]] std::vector<topk_result> recommend_all(index_t k, const recommend_options& opts = {},
+                                                       int num_threads = 0) const {
+    require_fitted("recommend_all");
+    std::vector<index_t> users(static_cast<std::size_t>(num_users()));
+    std::iota(users.begin(), users.end(), 0);
+    return recommend_batch(users, k, opts, num_threads);
   }
 
   /// The k items most similar to `item` by cosine of item factors (the item itself excluded).
   [[nodiscard]] topk_result similar_items(index_t item, index_t k) const {
     RECSYS_REQUIRE(k >= 0, "similar_items", "k must be >= 0 (got ", k, ")");
     require_fitted("similar_items");
-    RECSYS_REQUIRE(item >= 0 && item < num_items(), "similar_items", "item ", item, " out of range [0, ",
-                   num_items(), ")");
+    RECSYS_REQUIRE(item >= 0 && item < num_items(), "similar_items", "item ", item, " out of range [0, ", num_items(),
+                   ")");
     return cosine_neighbours(item_factors_, item_norms_, item, k);
   }
 
@@ -140,8 +221,8 @@ class factor_model {
   [[nodiscard]] topk_result similar_users(index_t user, index_t k) const {
     RECSYS_REQUIRE(k >= 0, "similar_users", "k must be >= 0 (got ", k, ")");
     require_fitted("similar_users");
-    RECSYS_REQUIRE(user >= 0 && user < num_users(), "similar_users", "user ", user, " out of range [0, ",
-                   num_users(), ")");
+    RECSYS_REQUIRE(user >= 0 && user < num_users(), "similar_users", "user ", user, " out of range [0, ", num_users(),
+                   ")");
     return cosine_neighbours(user_factors_, user_norms_, user, k);
   }
 
@@ -160,11 +241,11 @@ class factor_model {
   void set_model(matrix_type users, matrix_type items, vector_type bias, const csr_matrix& seen) {
     RECSYS_REQUIRE(users.cols() == items.cols(), "factor_model", "user factors have ", users.cols(),
                    " columns, item factors ", items.cols());
-    RECSYS_REQUIRE(bias.size() == 0 || bias.size() == items.rows(), "factor_model", "item bias has ",
-                   bias.size(), " entries for ", items.rows(), " items");
-    RECSYS_REQUIRE(seen.rows() <= users.rows() && seen.cols() == items.rows(), "factor_model",
-                   "training matrix is ", seen.rows(), " x ", seen.cols(), " but factors are ", users.rows(),
-                   " users x ", items.rows(), " items");
+    RECSYS_REQUIRE(bias.size() == 0 || bias.size() == items.rows(), "factor_model", "item bias has ", bias.size(),
+                   " entries for ", items.rows(), " items");
+    RECSYS_REQUIRE(seen.rows() <= users.rows() && seen.cols() == items.rows(), "factor_model", "training matrix is ",
+                   seen.rows(), " x ", seen.cols(), " but factors are ", users.rows(), " users x ", items.rows(),
+                   " items");
     user_factors_ = std::move(users);
     item_factors_ = std::move(items);
     item_bias_ = std::move(bias);
@@ -203,46 +284,47 @@ class factor_model {
     return static_cast<score_t>(s);
   }
 
-  std::vector<char> blocked_mask(const recommend_options& opts, std::span<const index_t> seen_items) const {
-    std::vector<char> blocked(static_cast<std::size_t>(num_items()), 0);
-    if (opts.exclude_seen)
-      for (index_t i : seen_items)
-        if (i >= 0 && i < num_items()) blocked[static_cast<std::size_t>(i)] = 1;
-    for (index_t i : opts.exclude)
-      if (i >= 0 && i < num_items()) blocked[static_cast<std::size_t>(i)] = 1;
-    return blocked;
+  std::span<const Scalar> bias_span() const noexcept {
+    return {item_bias_.data(), static_cast<std::size_t>(item_bias_.size())};
   }
 
-  topk_result recommend_popular(index_t k, const recommend_options& opts, std::span<const index_t> seen_items) const {
-    detail::topk_heap heap(k);
-    std::vector<char> blocked = blocked_mask(opts, seen_items);
-    if (!opts.include.empty()) {
-      for (index_t i : opts.include)
-        if (i >= 0 && i < num_items() && !blocked[static_cast<std::size_t>(i)])
-          heap.push(popularity_[static_cast<std::size_t>(i)], i);
-    } else {
-      for (index_t i = 0; i < num_items(); ++i)
-        if (!blocked[static_cast<std::size_t>(i)]) heap.push(popularity_[static_cast<std::size_t>(i)], i);
-    }
-    topk_result out;
-    heap.drain_into(out);
-    return out;
+  // The kernel filter for the options shared by every query (seen items are added per call).
+  static topk_filter make_filter(const recommend_options& opts) {
+    topk_filter filter;
+    filter.exclude = opts.exclude;
+    if (!opts.include.empty()) filter.include = opts.include;  // recommend_options: empty = every item
+    return filter;
+  }
+
+  static bool is_identity(std::span<const index_t> users) noexcept {
+    for (std::size_t r = 0; r < users.size(); ++r)
+      if (users[r] != static_cast<index_t>(r)) return false;
+    return true;
+  }
+
+  matrix_type gather_users(std::span<const index_t> users) const {
+    matrix_type q(static_cast<Eigen::Index>(users.size()), num_factors());
+    for (std::size_t r = 0; r < users.size(); ++r) q.row(static_cast<Eigen::Index>(r)) = user_factors_.row(users[r]);
+    return q;
+  }
+
+  // The ranking for users without history: training popularity (distinct users per item).
+  topk_result recommend_popular(index_t k, const recommend_options& opts) const {
+    return topk_select(std::span<const score_t>(popularity_), k, make_filter(opts));
   }
 
   static topk_result cosine_neighbours(const matrix_type& f, const vector_type& norms, index_t row, index_t k) {
-    detail::topk_heap heap(k);
     const Scalar n0 = norms[row];
-    if (n0 > Scalar(0)) {
-      vector_type dots = f * f.row(row).transpose();
-      for (index_t j = 0; j < static_cast<index_t>(f.rows()); ++j) {
-        if (j == row) continue;
-        const Scalar d = norms[j] > Scalar(0) ? dots[j] / (n0 * norms[j]) : Scalar(0);
-        heap.push(static_cast<score_t>(d), j);
-      }
-    }
-    topk_result out;
-    heap.drain_into(out);
-    return out;
+    if (n0 <= Scalar(0) || k == 0) return {};
+    const vector_type dots = f * f.row(row).transpose();
+    std::vector<score_t> cosine(static_cast<std::size_t>(f.rows()));
+    for (Eigen::Index j = 0; j < f.rows(); ++j)
+      cosine[static_cast<std::size_t>(j)] =
+          norms[j] > Scalar(0) ? static_cast<score_t>(dots[j] / (n0 * norms[j])) : 0.0f;
+    const index_t self[] = {row};
+    topk_filter filter;
+    filter.exclude = self;
+    return topk_select(std::span<const score_t>(cosine), k, filter);
   }
 
   vector_type user_norms_;

@@ -209,30 +209,11 @@ struct trending_config {
   double smoothing = 5.0;
 };
 
-/// Parses a window length: seconds ("3600") or a number with a unit: s, m (minutes), h, d
-/// ("30m", "1h", "3h", "1d").
-/// @throws recsys::invalid_argument for anything else or a length <= 0.
-[[nodiscard]] inline timestamp_t parse_duration(std::string_view where, std::string_view key, std::string_view text) {
-  std::int64_t unit = 1;
-  std::string_view number = text;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 's': unit = 1; number.remove_suffix(1); break;
-      case 'm': unit = 60; number.remove_suffix(1); break;
-      case 'h': unit = 3600; number.remove_suffix(1); break;
-      case 'd': unit = 86400; number.remove_suffix(1); break;
-      default: break;
-    }
-  }
-  const std::int64_t n = detail::parse_int(where, key, number, 1, INT64_MAX / 86400);
-  return n * unit;
-}
-
 /// Sets one Trending-Now hyperparameter from text: `window` (e.g. 30m, 1h, 3h, 1d or seconds),
 /// `smoothing` (number > 0), `now` (Unix seconds).
 inline void set_param(trending_config& c, std::string_view key, std::string_view value) {
   constexpr const char* where = "trending_now::set_param";
-  if (key == "window") c.window_seconds = parse_duration(where, key, value);
+  if (key == "window") c.window_seconds = detail::parse_duration(where, key, value);
   else if (key == "smoothing") c.smoothing = detail::parse_double(where, key, value);
   else if (key == "now") c.now = detail::parse_int(where, key, value);
   else detail::unknown_param(where, key, {"window", "smoothing", "now"});

@@ -20,9 +20,21 @@
 
 #include <concepts>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace recsys {
+
+/// Hyperparameters as text, in the order given (the CLI's `--set key=value`, model manifests).
+using param_map = std::vector<std::pair<std::string, std::string>>;
+
+/// One hyperparameter of a recipe as users see it: name, default (as text) and help.
+struct recipe_param {
+  std::string name;
+  std::string default_value;
+  std::string help;
+};
 
 /// Per-query options of recommend().
 struct recommend_options {

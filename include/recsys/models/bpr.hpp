@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef RECSYS_MODELS_BPR_HPP
+#define RECSYS_MODELS_BPR_HPP
+
+/// @file
+/// Pairwise ranking factorisation for implicit feedback: BPR and WARP.
+///
+/// - recsys::bpr_model: Bayesian Personalized Ranking (Rendle et al., UAI 2009). For a user u,
+///   an item i the user interacted with and a sampled item j, it maximises
+///   ln sigma(x_uij), x_uij = u.(v_i - v_j) + b_i - b_j, by SGD with per-component L2
+///   regularisation. Good at AUC-like objectives.
+/// - recsys::warp_model: Weighted Approximate-Rank Pairwise loss (Weston et al., IJCAI 2011), as
+///   LightFM offers it: for each positive, negatives are drawn until one violates the margin
+///   (s_uj > s_ui - 1), at most max_trials; the update is weighted by
+///   L = ln(floor((n_items - 1) / trials)), an estimate of how far down the positive is ranked.
+///   It concentrates on the top of the list and usually wins on precision@K / NDCG@K.
+///
+/// Both are recsys::factor_model<float>s: recommend, recommend_batch, score, similar_items /
+/// similar_users, unknown-user fallback (popularity) all come from there; the learned item bias
+/// is part of every score. Both also recommend for a history given at query time
+/// (recommend_for_history: fold-in by SGD on a fresh user vector, items fixed).
+///
+/// Training modes (see docs/bpr.md):
+/// - deterministic (default): a stratified schedule whose parallel tasks touch disjoint users
+///   and items; the same seed gives bitwise identical factors for ANY thread count.
+/// - hogwild = true: lock-free updates racing on shared rows (implicit's and qmf's scheme);
+///   fastest, never reproducible (and, formally, a data race: thread sanitizers report it).
+///
+/// Every stored entry of the training matrix is a positive (values are not used as weights;
+/// they must be finite and > 0). fit() reports progress per epoch (metric "auc": the fraction of
+/// sampled (u, i, j) ranked correctly before their update), honours cancellation between
+/// strata and keeps the factors of the last completed epoch when cancelled, and throws
+/// recsys::numerical_error when the updates diverge.
+///
+/// @code
+///   recsys::bpr_config cfg;                    // defaults do well out of the box
+///   recsys::set_param(cfg, "factors=128");     // what the CLI's --set does
+///   recsys::bpr_model model(cfg);
+///   model.fit(train);                          // recsys::csr_matrix users x items
+///   recsys::topk_result top = model.recommend(user, 10);
+///
+///   recsys::warp_model warp(recsys::warp_config{.epochs = 40});
+///   warp.fit(train);
+///   auto fresh = warp.recommend_for_history(items_just_viewed, {}, 10);
+/// @endcode
+
+#include <recsys/detail/pairwise_sgd.hpp>
+#include <recsys/detail/params.hpp>
+#include <recsys/errors.hpp>
+#include <recsys/models/factor_model.hpp>
+#include <recsys/models/recommender.hpp>
+#include <recsys/progress.hpp>
+#include <recsys/random.hpp>
+#include <recsys/types.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace recsys {
+
+template <class Config>
+class pairwise_model;
+
+/// Validation-based early stopping for an iterative model.
+/// After every `every`-th epoch (and after the last one) `metric(model)` is called with the
+/// model holding the current factors; higher is better (e.g. NDCG@10 on a validation split).
+/// Training stops when `patience` evaluations in a row did not improve on the best one; with
+/// `restore_best` the model then keeps the factors of the best evaluated epoch.
+template <class Model>
+struct early_stopping {
+  std::function<double(const Model&)> metric;  ///< empty: no early stopping
+  int patience = 3;
+  int every = 1;
+  bool restore_best = true;
+};
+
+/// What happened in one training epoch (pairwise_model::history()).
+struct pairwise_epoch {
+  int epoch = 0;               ///< 0-based
+  float learning_rate = 0.0f;  ///< after decay
+  double loss = 0.0;           ///< mean per sample: BPR -ln sigma(x_uij); WARP L * hinge (0 without violator)
+  double auc = 0.0;            ///< sampled training AUC: fraction of first negatives scored below the positive
+  std::int64_t samples = 0;    ///< positives visited (= interactions in the matrix)
+  std::int64_t updates = 0;    ///< SGD updates applied
+  std::int64_t skipped = 0;    ///< BPR: no valid negative in 32 draws; WARP: no violator in max_trials
+  double mean_trials = 0.0;    ///< WARP: negatives scored per positive (0 for BPR)
+  double seconds = 0.0;        ///< wall time of the epoch (without validation)
+  double validation = std::numeric_limits<double>::quiet_NaN();  ///< early-stopping metric when evaluated
+};
+
+/// Hyperparameters of recsys::bpr_model. Validated by the model's constructor and by fit();
+/// set_param(cfg, key, value) sets one by name (the CLI's --set).
+struct bpr_config {
+  index_t factors = 64;               ///< latent dimensions (32, 64, 128 take the fastest kernels)
+  int epochs = 40;                    ///< passes over the interactions (>= 1)
+  float learning_rate = 0.1f;         ///< SGD step of the first epoch (> 0)
+  float learning_rate_decay = 0.95f;  ///< per-epoch multiplier: lr_e = learning_rate * decay^e, in (0, 1]
+  float regularization = 0.02f;       ///< L2 weight of every component unless overridden below (>= 0)
+  std::optional<float> user_regularization = std::nullopt;           ///< overrides regularization for user factors
+  std::optional<float> positive_item_regularization = std::nullopt;  ///< ... for the positive item's factors
+  std::optional<float> negative_item_regularization = std::nullopt;  ///< ... for the negative item's factors
+  std::optional<float> bias_regularization = std::nullopt;           ///< ... for item biases
+  bool item_bias = true;                                             ///< learn a per-item bias (part of every score)
+  float sample_alpha = 0.0f;     ///< negatives ~ popularity^alpha; 0 = uniform, in [0, 4]
+  bool verify_negatives = true;  ///< re-draw a negative that is a positive of the user
+  bool hogwild = false;          ///< lock-free racing updates: faster, NOT reproducible
+  int num_threads = 0;           ///< 0 = default (all cores)
+  int blocks = 0;                ///< strata per side of the deterministic schedule; 0 = auto (16, fewer for tiny data)
+  std::uint64_t seed = 42;       ///< all randomness (init, sampling, fold-in)
+  float init_scale = 0.1f;       ///< initial factors ~ N(0, (init_scale / sqrt(factors))^2)
+  int fold_in_epochs = 20;       ///< SGD passes over a history in fold_in / recommend_for_history
+  early_stopping<pairwise_model<bpr_config>> early_stop = {};  ///< off unless early_stop.metric is set
+
+  static constexpr const char* name = "bpr_model";
+};
+
+/// Hyperparameters of recsys::warp_model: those of bpr_config plus max_trials and
+/// max_rank_weight. Defaults differ where WARP wants them to.
+struct warp_config {
+  index_t factors = 64;
+  int epochs = 40;
+  float learning_rate = 0.004f;  ///< smaller than BPR's: WARP's rank weight scales each step by up to ln(n_items)
+  float learning_rate_decay = 0.95f;
+  float regularization = 0.5f;  ///< larger than BPR's, for the same reason
+  std::optional<float> user_regularization = std::nullopt;
+  std::optional<float> positive_item_regularization = std::nullopt;
+  std::optional<float> negative_item_regularization = std::nullopt;
+  std::optional<float> bias_regularization = std::nullopt;
+  bool item_bias = true;
+  float sample_alpha = 0.0f;
+  bool verify_negatives = true;  ///< a violating negative that is a positive is skipped (counts as a trial)
+  bool hogwild = false;
+  int num_threads = 0;
+  int blocks = 0;
+  std::uint64_t seed = 42;
+  float init_scale = 0.1f;
+  int fold_in_epochs = 20;
+  int max_trials = 10;            ///< negatives drawn per positive to find a violator (LightFM's max_sampled)
+  float max_rank_weight = 10.0f;  ///< cap of the rank weight L (LightFM's MAX_LOSS)
+  early_stopping<pairwise_model<warp_config>> early_stop = {};
+
+  static constexpr const char* name = "warp_model";
+};
+
+/// One hyperparameter of bpr_config / warp_config as text: its key for set_param, its value
+/// and a one-line help (the fields of the recipe registry's recipe_param).
+using pairwise_param = recipe_param;
+
+namespace detail {
+
+template <class Config>
+inline constexpr bool is_warp_config = requires(const Config& c) {
+  c.max_trials;
+};
+
+template <class Config>
+void validate_pairwise_config(const Config& c, std::string_view where) {
+  const auto finite = [](float v) { return std::isfinite(v); };
+  RECSYS_REQUIRE(c.factors >= 1 && c.factors <= 65536, where, "factors must be in [1, 65536] (got ", c.factors, ")");
+  RECSYS_REQUIRE(c.epochs >= 1, where, "epochs must be >= 1 (got ", c.epochs, ")");
+  RECSYS_REQUIRE(finite(c.learning_rate) && c.learning_rate > 0.0f, where, "learning_rate must be finite and > 0 (got ",
+                 c.learning_rate, ")");
+  RECSYS_REQUIRE(finite(c.learning_rate_decay) && c.learning_rate_decay > 0.0f && c.learning_rate_decay <= 1.0f, where,
+                 "learning_rate_decay must be in (0, 1] (got ", c.learning_rate_decay, ")");
+  RECSYS_REQUIRE(finite(c.regularization) && c.regularization >= 0.0f, where,
+                 "regularization must be finite and >= 0 (got ", c.regularization, ")");
+  const std::pair<const char*, const std::optional<float>*> regs[] = {
+      {"user_regularization", &c.user_regularization},
+      {"positive_item_regularization", &c.positive_item_regularization},
+      {"negative_item_regularization", &c.negative_item_regularization},
+      {"bias_regularization", &c.bias_regularization}};
+  for (const auto& [name, value] : regs)
+    RECSYS_REQUIRE(!value->has_value() || (finite(**value) && **value >= 0.0f), where, name,
+                   " must be finite and >= 0 (got ", value->value_or(0.0f), ")");
+  RECSYS_REQUIRE(finite(c.sample_alpha) && c.sample_alpha >= 0.0f && c.sample_alpha <= 4.0f, where,
+                 "sample_alpha must be in [0, 4] (got ", c.sample_alpha, ")");
+  RECSYS_REQUIRE(c.num_threads >= 0, where, "num_threads must be >= 0 (got ", c.num_threads, ")");
+  RECSYS_REQUIRE(c.blocks >= 0 && c.blocks <= 4096, where, "blocks must be in [0, 4096] (got ", c.blocks, ")");
+  RECSYS_REQUIRE(finite(c.init_scale) && c.init_scale > 0.0f, where, "init_scale must be finite and > 0 (got ",
+                 c.init_scale, ")");
+  RECSYS_REQUIRE(c.fold_in_epochs >= 1, where, "fold_in_epochs must be >= 1 (got ", c.fold_in_epochs, ")");
+  RECSYS_REQUIRE(c.early_stop.patience >= 1, where, "early_stop.patience must be >= 1 (got ", c.early_stop.patience,
+                 ")");
+  RECSYS_REQUIRE(c.early_stop.every >= 1, where, "early_stop.every must be >= 1 (got ", c.early_stop.every, ")");
+  if constexpr (is_warp_config<Config>) {
+    RECSYS_REQUIRE(c.max_trials >= 1 && c.max_trials <= 1000000, where, "max_trials must be in [1, 1000000] (got ",
+                   c.max_trials, ")");
+    RECSYS_REQUIRE(finite(c.max_rank_weight) && c.max_rank_weight > 0.0f, where,
+                   "max_rank_weight must be finite and > 0 (got ", c.max_rank_weight, ")");
+  }
+}
+
+template <class Config>
+pairwise_settings resolve_pairwise_settings(const Config& c, const char* where) {
+  pairwise_settings s;
+  s.loss = is_warp_config<Config> ? pairwise_loss::warp : pairwise_loss::bpr;
+  s.where = where;
+  s.factors = c.factors;
+  s.epochs = c.epochs;
+  s.learning_rate = c.learning_rate;
+  s.learning_rate_decay = c.learning_rate_decay;
+  s.reg_user = c.user_regularization.value_or(c.regularization);
+  s.reg_positive = c.positive_item_regularization.value_or(c.regularization);
+  s.reg_negative = c.negative_item_regularization.value_or(c.regularization);
+  s.reg_bias = c.bias_regularization.value_or(c.regularization);
+  s.item_bias = c.item_bias;
+  s.sample_alpha = c.sample_alpha;
+  s.verify_negatives = c.verify_negatives;
+  if constexpr (is_warp_config<Config>) {
+    s.max_trials = c.max_trials;
+    s.max_rank_weight = c.max_rank_weight;
+  }
+  s.hogwild = c.hogwild;
+  s.num_threads = c.num_threads;
+  s.blocks = c.blocks;
+  s.seed = c.seed;
+  s.init_scale = c.init_scale;
+  return s;
+}
+
+/// Renders a hyperparameter value as text that set_param reads back exactly.
+inline std::string param_text(float v) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::string();
+}
+inline std::string param_text(std::int64_t v) { return std::to_string(v); }
+inline std::string param_text(std::uint64_t v) { return std::to_string(v); }
+inline std::string param_text(bool v) { return v ? "true" : "false"; }
+inline std::string param_text(const std::optional<float>& v) { return v ? param_text(*v) : std::string(); }
+
+template <class Config>
+std::vector<pairwise_param> pairwise_params(const Config& c) {
+  std::vector<pairwise_param> p = {
+      {"factors", param_text(std::int64_t{c.factors}), "latent dimensions (32, 64 and 128 are fastest)"},
+      {"epochs", param_text(std::int64_t{c.epochs}), "passes over the interactions"},
+      {"learning_rate", param_text(c.learning_rate), "SGD step of the first epoch"},
+      {"learning_rate_decay", param_text(c.learning_rate_decay),
+       "per-epoch multiplier of the learning rate, in (0, 1]"},
+      {"regularization", param_text(c.regularization), "L2 weight of every component"},
+      {"user_regularization", param_text(c.user_regularization), "L2 weight of user factors (empty: regularization)"},
+      {"positive_item_regularization", param_text(c.positive_item_regularization),
+       "L2 weight of positive-item factors (empty: regularization)"},
+      {"negative_item_regularization", param_text(c.negative_item_regularization),
+       "L2 weight of negative-item factors (empty: regularization)"},
+      {"bias_regularization", param_text(c.bias_regularization), "L2 weight of item biases (empty: regularization)"},
+      {"item_bias", param_text(c.item_bias), "learn a per-item bias"},
+      {"sample_alpha", param_text(c.sample_alpha), "negatives drawn ~ popularity^alpha; 0 = uniform; in [0, 4]"},
+      {"verify_negatives", param_text(c.verify_negatives), "re-draw negatives that are positives of the user"},
+      {"hogwild", param_text(c.hogwild), "lock-free parallel updates: faster, not reproducible"},
+      {"num_threads", param_text(std::int64_t{c.num_threads}), "threads, 0 = all cores"},
+      {"blocks", param_text(std::int64_t{c.blocks}), "strata per side of the deterministic schedule, 0 = auto"},
+      {"seed", param_text(std::uint64_t{c.seed}), "random seed"},
+      {"init_scale", param_text(c.init_scale), "initial factors ~ N(0, (init_scale / sqrt(factors))^2)"},
+      {"fold_in_epochs", param_text(std::int64_t{c.fold_in_epochs}),
+       "SGD passes over a history in recommend_for_history"},
+  };
+  if constexpr (is_warp_config<Config>) {
+    p.push_back({"max_trials", param_text(std::int64_t{c.max_trials}),
+                 "negatives drawn per positive to find a margin violator"});
+    p.push_back(
+        {"max_rank_weight", param_text(c.max_rank_weight), "cap of the rank weight ln(floor((n_items-1)/trials))"});
+  }
+  return p;
+}
+
+template <class Config>
+void set_pairwise_param(Config& cfg, std::string_view key, std::string_view value) {
+  const char* where = is_warp_config<Config> ? "warp_config::set_param" : "bpr_config::set_param";
+  Config c = cfg;
+  const auto as_int = [&] {
+    return static_cast<int>(
+        parse_int(where, key, value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+  };
+  const auto as_float = [&] { return static_cast<float>(parse_double(where, key, value)); };
+  const auto as_bool = [&] { return parse_bool(where, key, value); };
+  if (key == "factors")
+    c.factors = as_int();
+  else if (key == "epochs")
+    c.epochs = as_int();
+  else if (key == "learning_rate")
+    c.learning_rate = as_float();
+  else if (key == "learning_rate_decay")
+    c.learning_rate_decay = as_float();
+  else if (key == "regularization")
+    c.regularization = as_float();
+  else if (key == "user_regularization")
+    c.user_regularization = as_float();
+  else if (key == "positive_item_regularization")
+    c.positive_item_regularization = as_float();
+  else if (key == "negative_item_regularization")
+    c.negative_item_regularization = as_float();
+  else if (key == "bias_regularization")
+    c.bias_regularization = as_float();
+  else if (key == "item_bias")
+    c.item_bias = as_bool();
+  else if (key == "sample_alpha")
+    c.sample_alpha = as_float();
+  else if (key == "verify_negatives")
+    c.verify_negatives = as_bool();
+  else if (key == "hogwild")
+    c.hogwild = as_bool();
+  else if (key == "num_threads")
+    c.num_threads = as_int();
+  else if (key == "blocks")
+    c.blocks = as_int();
+  else if (key == "seed") {
+    // The whole unsigned 64-bit range (seeds are often hashes).
+    std::uint64_t x = 0;
+    const char* end = value.data() + value.size();
+    const auto [ptr, ec] = std::from_chars(value.data(), end, x);
+    RECSYS_REQUIRE(!value.empty() && ec == std::errc() && ptr == end, where, "'", key,
+                   "' needs an unsigned integer (got '", value, "')");
+    c.seed = x;
+  } else if (key == "init_scale")
+    c.init_scale = as_float();
+  else if (key == "fold_in_epochs")
+    c.fold_in_epochs = as_int();
+  else if (is_warp_config<Config> && key == "max_trials") {
+    if constexpr (is_warp_config<Config>) c.max_trials = as_int();
+  } else if (is_warp_config<Config> && key == "max_rank_weight") {
+    if constexpr (is_warp_config<Config>) c.max_rank_weight = as_float();
+  } else {
+    std::string names;
+    for (const auto& p : pairwise_params(c)) names += (names.empty() ? "" : ", ") + p.name;
+    throw_invalid_argument(where, "unknown parameter '", key, "' (known: ", names, ")");
+  }
+  validate_pairwise_config(c, where);
+  cfg = std::move(c);
+}
+
+/// Splits "key=value" (spaces around either side trimmed).
+inline std::pair<std::string_view, std::string_view> split_assignment(const char* where, std::string_view text) {
+  const auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  const auto eq = text.find('=');
+  RECSYS_REQUIRE(eq != std::string_view::npos, where, "expected key=value (got '", text, "')");
+  const std::string_view key = trim(text.substr(0, eq));
+  RECSYS_REQUIRE(!key.empty(), where, "empty key in '", text, "'");
+  return {key, trim(text.substr(eq + 1))};
+}
+
+}  // namespace detail
+
+/// Sets one hyperparameter from text: what the CLI's `--set key=value` and the recipe registry
+/// do, e.g. set_param(cfg, "learning_rate", "0.02"). Keys (see bpr_params() for defaults and
+/// help): factors, epochs, learning_rate, learning_rate_decay, regularization,
+/// user_regularization, positive_item_regularization, negative_item_regularization,
+/// bias_regularization, item_bias, sample_alpha, verify_negatives, hogwild, num_threads,
+/// blocks, seed, init_scale, fold_in_epochs; warp_config also max_trials and max_rank_weight.
+/// The value must parse completely (integers, finite numbers, true/false/1/0/yes/no/on/off)
+/// and be in range (the checks of validate()).
+/// @throws recsys::invalid_argument naming the key and value (an unknown key lists the known
+///         ones); `cfg` is left unchanged.
+inline void set_param(bpr_config& cfg, std::string_view key, std::string_view value) {
+  detail::set_pairwise_param(cfg, key, value);
+}
+/// @copydoc set_param(bpr_config&, std::string_view, std::string_view)
+inline void set_param(warp_config& cfg, std::string_view key, std::string_view value) {
+  detail::set_pairwise_param(cfg, key, value);
+}
+/// Applies one "key=value" assignment, spaces around either side ignored.
+/// @code recsys::set_param(cfg, "max_trials=20"); @endcode
+/// @throws recsys::invalid_argument on a missing '=', an unknown key or a bad value.
+inline void set_param(bpr_config& cfg, std::string_view assignment) {
+  const auto [key, value] = detail::split_assignment("bpr_config::set_param", assignment);
+  set_param(cfg, key, value);
+}
+/// @copydoc set_param(bpr_config&, std::string_view)
+inline void set_param(warp_config& cfg, std::string_view assignment) {
+  const auto [key, value] = detail::split_assignment("warp_config::set_param", assignment);
+  set_param(cfg, key, value);
+}
+/// Every key set_param accepts for `cfg`'s type, with its value in `cfg` as text (what
+/// set_param reads back; empty for an unset override) and a one-line help. With the default
+/// config, the recipe registry's defaults.
+[[nodiscard]] inline std::vector<pairwise_param> bpr_params(const bpr_config& cfg = {}) {
+  return detail::pairwise_params(cfg);
+}
+/// @copydoc bpr_params
+[[nodiscard]] inline std::vector<pairwise_param> warp_params(const warp_config& cfg = {}) {
+  return detail::pairwise_params(cfg);
+}
+
+/// Validates a configuration. @throws recsys::invalid_argument naming the bad field.
+inline void validate(const bpr_config& cfg) { detail::validate_pairwise_config(cfg, "bpr_config"); }
+/// @copydoc validate(const bpr_config&)
+inline void validate(const warp_config& cfg) { detail::validate_pairwise_config(cfg, "warp_config"); }
+
+/// A pairwise ranking factor model; use the aliases recsys::bpr_model and recsys::warp_model.
+/// @tparam Config bpr_config or warp_config (chooses the loss).
+template <class Config>
+class pairwise_model : public factor_model<float> {
+ public:
+  using config_type = Config;
+
+  /// @throws recsys::invalid_argument if the configuration is invalid.
+  explicit pairwise_model(Config config = {}) : config_(std::move(config)) {
+    detail::validate_pairwise_config(config_, Config::name);
+  }
+
+  [[nodiscard]] const Config& config() const noexcept { return config_; }
+
+  /// Trains on a users x items interaction matrix (every stored entry is a positive).
+  ///
+  /// One epoch visits every interaction once (deterministic mode: stratum by stratum, user by
+  /// user in a random user order) or draws as many with replacement (hogwild). Progress: one stage "<name>: epoch" per
+  /// epoch (done/total = samples, metric "auc"), and "<name>: validation" (metric "validation") when early stopping
+  /// evaluates.
+  ///
+  /// State on exit: normally the factors of the last epoch (or of the best evaluated epoch with
+  /// early_stop.restore_best). On recsys::cancelled or recsys::numerical_error, the factors of
+  /// the last completed epoch; when no epoch completed the model is left as it was before the
+  /// call. history() describes the epochs the kept factors went through.
+  ///
+  /// @throws recsys::invalid_argument for an invalid configuration or matrix (no interactions,
+  ///         fewer than 2 items, unsorted rows, values not finite or <= 0).
+  /// @throws recsys::numerical_error when a score or factor becomes non-finite (names the epoch;
+  ///         lower the learning rate).
+  /// @throws recsys::cancelled when job.cancel is set.
+  void fit(const csr_matrix& interactions, const job_control& job = {}) {
+    const std::string where = std::string(Config::name) + "::fit";
+    detail::validate_pairwise_config(config_, where);
+    detail::validate_training_matrix(where.c_str(), interactions);
+    const detail::pairwise_settings s = detail::resolve_pairwise_settings(config_, where.c_str());
+    detail::pairwise_engine engine(s, interactions);
+    using matrix = row_matrix<float>;
+    using vec = recsys::vector<float>;
+    matrix users, items;
+    vec bias;
+    engine.initialize(users, items, bias);
+
+    matrix snap_users, snap_items;
+    vec snap_bias;
+    std::vector<pairwise_epoch> hist, snap_hist;
+    bool have_snapshot = false;
+    matrix best_users, best_items;
+    vec best_bias;
+    std::vector<pairwise_epoch> best_hist;
+    double best_value = -std::numeric_limits<double>::infinity();
+    int best_epoch = -1;
+    int evaluations_since_best = 0;
+    const auto& es = config_.early_stop;
+
+    const auto publish = [&](const matrix& u, const matrix& v, const vec& b, const std::vector<pairwise_epoch>& h) {
+      this->set_model(u, v, b, interactions);
+      history_ = h;
+      negative_table_ = engine.global_table();
+    };
+
+    try {
+      for (int e = 0; e < s.epochs; ++e) {
+        const auto t0 = std::chrono::steady_clock::now();
+        progress_reporter rep(job, std::string(stage_name()) + ": epoch", interactions.nonZeros(), e, s.epochs);
+        const detail::pairwise_sums sums = engine.run_epoch(e, users, items, bias, rep);
+        check_finite(users, items, bias, e, s, where);
+        pairwise_epoch rec;
+        rec.epoch = e;
+        rec.learning_rate = s.learning_rate_at(e);
+        rec.samples = sums.samples;
+        rec.updates = sums.updates;
+        rec.skipped = sums.skipped;
+        rec.loss = sums.samples > 0 ? sums.loss / static_cast<double>(sums.samples) : 0.0;
+        rec.auc = sums.compared > 0 ? static_cast<double>(sums.correct) / static_cast<double>(sums.compared) : 0.0;
+        rec.mean_trials = s.loss == detail::pairwise_loss::warp && sums.samples > 0
+                              ? static_cast<double>(sums.trials) / static_cast<double>(sums.samples)
+                              : 0.0;
+        rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        hist.push_back(rec);
+        snap_users = users;
+        snap_items = items;
+        snap_bias = bias;
+        snap_hist = hist;
+        have_snapshot = true;
+        rep.set_metric("auc", rec.auc);
+        rep.finish();
+
+        if (es.metric && ((e + 1) % es.every == 0 || e + 1 == s.epochs)) {
+          publish(snap_users, snap_items, snap_bias, snap_hist);
+          progress_reporter vrep(job, std::string(stage_name()) + ": validation", 1, e, s.epochs);
+          const double value = es.metric(*this);
+          hist.back().validation = value;
+          snap_hist.back().validation = value;
+          history_ = snap_hist;
+          vrep.set_metric("validation", value);
+          vrep.finish();
+          if (value > best_value) {
+            best_value = value;
+            best_epoch = e;
+            evaluations_since_best = 0;
+            if (es.restore_best) {
+              best_users = users;
+              best_items = items;
+              best_bias = bias;
+              best_hist = hist;
+            }
+          } else if (++evaluations_since_best >= es.patience) {
+            break;
+          }
+        }
+      }
+    } catch (...) {
+      if (have_snapshot) {
+        publish(snap_users, snap_items, snap_bias, snap_hist);
+        best_epoch_ = best_epoch;
+      }
+      throw;
+    }
+    best_epoch_ = best_epoch;
+    if (es.metric && es.restore_best && best_epoch >= 0 && best_epoch != hist.back().epoch) {
+      publish(best_users, best_items, best_bias, best_hist);
+    } else {
+      this->set_model(std::move(users), std::move(items), std::move(bias), interactions);
+      history_ = std::move(hist);
+      negative_table_ = engine.global_table();
+    }
+  }
+
+  /// Epochs behind the current factors (see fit for what is kept on early stopping,
+  /// cancellation and errors).
+  [[nodiscard]] const std::vector<pairwise_epoch>& history() const noexcept { return history_; }
+
+  /// The epoch with the best validation metric of the last fit, -1 without early stopping.
+  [[nodiscard]] int best_epoch() const noexcept { return best_epoch_; }
+
+  /// A user vector for a history given at query time (a new user, or fresh events), learned by
+  /// `fold_in_epochs` SGD passes of the model's own loss on a vector that starts at zero, with
+  /// the item factors and biases fixed; each entry's update is scaled by its weight (all 1 when
+  /// `weights` is empty). Negatives follow the training distribution (sample_alpha) and avoid
+  /// the history when verify_negatives is set. Deterministic: the same history, weights and
+  /// config seed give the same vector. Items outside [0, num_items()) carry no factors and are
+  /// ignored, as are zero weights; with nothing left the vector is zero.
+  /// @throws recsys::invalid_argument if not fitted, if weights is neither empty nor of
+  ///         items.size() entries, or if a weight is negative or not finite.
+  [[nodiscard]] vector_type fold_in(std::span<const index_t> items, std::span<const score_t> weights = {}) const {
+    std::vector<index_t> hist;
+    std::vector<float> w;
+    known_history(items, weights, "fold_in", hist, w);
+    return fold_in_known(hist, w);
+  }
+
+  /// Recommends for a history given at query time (the history_recommender concept): the top-k
+  /// items for fold_in(items, weights), excluding the history items when opts.exclude_seen.
+  /// A history without any known item (or only zero weights) gets the popularity ranking.
+  /// Thread-safe; cost: fold_in_epochs x |history| x (1 or up to max_trials) dot products of
+  /// length `factors`, plus one pass over the catalogue.
+  /// @throws recsys::invalid_argument as fold_in, or if k < 0.
+  [[nodiscard]] topk_result recommend_for_history(std::span<const index_t> items, std::span<const score_t> weights,
+                                                  index_t k, const recommend_options& opts = {}) const {
+    RECSYS_REQUIRE(k >= 0, "recommend_for_history", "k must be >= 0 (got ", k, ")");
+    std::vector<index_t> hist;
+    std::vector<float> w;
+    known_history(items, weights, "recommend_for_history", hist, w);
+    if (hist.empty()) {
+      recommend_options o = opts;
+      std::vector<index_t> excluded(opts.exclude.begin(), opts.exclude.end());
+      if (opts.exclude_seen) excluded.insert(excluded.end(), items.begin(), items.end());
+      o.exclude = excluded;
+      return recommend(invalid_index, k, o);
+    }
+    const vector_type u = fold_in_known(hist, w);
+    return recommend_for_vector(u, k, opts, std::span<const index_t>(items.data(), items.size()));
+  }
+
+ private:
+  static constexpr const char* stage_name() noexcept { return detail::is_warp_config<Config> ? "warp" : "bpr"; }
+
+  static void check_finite(const row_matrix<float>& users, const row_matrix<float>& items,
+                           const recsys::vector<float>& bias, int epoch, const detail::pairwise_settings& s,
+                           const std::string& where) {
+    if (users.allFinite() && items.allFinite() && bias.allFinite()) return;
+    std::string what;
+    for (Eigen::Index r = 0; r < users.rows() && what.empty(); ++r)
+      if (!users.row(r).allFinite()) what = detail::str("user ", r);
+    for (Eigen::Index r = 0; r < items.rows() && what.empty(); ++r)
+      if (!items.row(r).allFinite() || (bias.size() > 0 && !std::isfinite(bias[r]))) what = detail::str("item ", r);
+    detail::throw_numerical_error(where, "non-finite factors of ", what, " after epoch ", epoch, " (learning_rate ",
+                                  s.learning_rate_at(epoch),
+                                  "): the updates diverged; lower the learning rate (e.g. by 10x) or raise the "
+                                  "regularization");
+  }
+
+  void known_history(std::span<const index_t> items, std::span<const score_t> weights, const char* where,
+                     std::vector<index_t>& hist, std::vector<float>& w) const {
+    RECSYS_REQUIRE(is_fitted(), where, "the model is not fitted yet (call fit first)");
+    RECSYS_REQUIRE(weights.empty() || weights.size() == items.size(), where, "got ", weights.size(), " weights for ",
+                   items.size(), " items (give one per item, or none)");
+    for (std::size_t n = 0; n < items.size(); ++n) {
+      const float wn = weights.empty() ? 1.0f : weights[n];
+      RECSYS_REQUIRE(std::isfinite(wn) && wn >= 0.0f, where, "weight ", n, " must be finite and >= 0 (got ", wn, ")");
+      if (items[n] < 0 || items[n] >= num_items() || wn == 0.0f) continue;
+      hist.push_back(items[n]);
+      w.push_back(wn);
+    }
+  }
+
+  vector_type fold_in_known(const std::vector<index_t>& hist, const std::vector<float>& w) const {
+    detail::fold_in_settings fs;
+    fs.loss = detail::is_warp_config<Config> ? detail::pairwise_loss::warp : detail::pairwise_loss::bpr;
+    fs.epochs = config_.fold_in_epochs;
+    fs.learning_rate = config_.learning_rate;
+    fs.reg_user = config_.user_regularization.value_or(config_.regularization);
+    fs.verify = config_.verify_negatives;
+    if constexpr (detail::is_warp_config<Config>) {
+      fs.max_trials = config_.max_trials;
+      fs.max_rank_weight = config_.max_rank_weight;
+    }
+    fs.seed = config_.seed;
+    detail::negative_sampler neg;
+    neg.n = static_cast<std::uint32_t>(num_items());
+    neg.table = negative_table_.empty() ? nullptr : &negative_table_;
+    return detail::fold_in_user(fs, item_factors_, item_bias_, hist, w, neg);
+  }
+
+  Config config_;
+  std::vector<pairwise_epoch> history_;
+  alias_table negative_table_;
+  int best_epoch_ = -1;
+};
+
+/// Bayesian Personalized Ranking (see the file comment and bpr_config).
+using bpr_model = pairwise_model<bpr_config>;
+/// WARP (see the file comment and warp_config).
+using warp_model = pairwise_model<warp_config>;
+
+static_assert(recommender<bpr_model> && history_recommender<bpr_model> && matrix_trainable<bpr_model>);
+static_assert(recommender<warp_model> && history_recommender<warp_model> && matrix_trainable<warp_model>);
+
+}  // namespace recsys
+
+#endif  // RECSYS_MODELS_BPR_HPP
