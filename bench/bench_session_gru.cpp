@@ -10,7 +10,7 @@
 #include "bench_support.hpp"
 
 #include <benchmark/benchmark.h>
-#include <recsys/data/id_map.hpp>
+#include <recsys/data/csv.hpp>
 #include <recsys/data/sessions.hpp>
 #include <recsys/data/synthetic.hpp>
 #include <recsys/models/session_gru.hpp>
@@ -20,7 +20,6 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,54 +29,12 @@ namespace {
 
 // The RSC15 sample's train_full as session_data (sessions by start time), or empty if absent.
 recsys::session_data read_rsc15_train() {
-  recsys::session_data d;
 #ifdef RECSYS_DATA_DIR
   const std::filesystem::path path =
       std::filesystem::path(RECSYS_DATA_DIR) / "yoochoose-rsc15-sample" / "yoochoose-clicks-100k_train_full.txt";
-  std::ifstream in(path);
-  if (!in) return d;
-  recsys::id_map<std::string> items;
-  struct click {
-    long long session;
-    recsys::index_t item;
-    double time;
-    std::size_t row;
-  };
-  std::vector<click> clicks;
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    const auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
-    if (t1 == std::string::npos || t2 == std::string::npos) continue;
-    clicks.push_back({std::stoll(line.substr(0, t1)), items.insert(line.substr(t1 + 1, t2 - t1 - 1)),
-                      std::stod(line.substr(t2 + 1)), clicks.size()});
-  }
-  std::stable_sort(clicks.begin(), clicks.end(), [](const click& a, const click& b) {
-    return a.session != b.session ? a.session < b.session : a.time < b.time;
-  });
-  std::vector<std::pair<std::size_t, std::size_t>> runs;
-  for (std::size_t k = 0; k < clicks.size();) {
-    std::size_t e = k + 1;
-    while (e < clicks.size() && clicks[e].session == clicks[k].session) ++e;
-    runs.emplace_back(k, e);
-    k = e;
-  }
-  std::stable_sort(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
-    const click &x = clicks[a.first], &y = clicks[b.first];
-    return x.time != y.time ? x.time < y.time : x.row < y.row;
-  });
-  for (const auto& [b, e] : runs) {
-    std::vector<recsys::index_t> its;
-    std::vector<recsys::timestamp_t> ts;
-    for (std::size_t k = b; k < e; ++k) {
-      its.push_back(clicks[k].item);
-      ts.push_back(static_cast<recsys::timestamp_t>(clicks[k].time));
-    }
-    d.push_session(its, ts);
-  }
-  d.num_items = items.size();
+  if (std::filesystem::exists(path)) return recsys::build_sessions(recsys::read_delimited(path, recsys::raw_format::rsc15()));
 #endif
-  return d;
+  return {};
 }
 
 // Training data: the RSC15 sample, or synthetic sessions of about its size (smoke: tiny).

@@ -11,8 +11,9 @@
 // GCC 12 reports false "may be used uninitialized" warnings inside Eigen's AVX-512 GEMM kernels.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#include <recsys/data/id_map.hpp>
+#include <recsys/data/csv.hpp>
 #include <recsys/data/sessions.hpp>
+#include <recsys/data/split.hpp>
 #include <recsys/data/synthetic.hpp>
 #include <recsys/eval/next_item.hpp>
 #include <recsys/models/session_gru.hpp>
@@ -22,62 +23,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 namespace {
-
-// The sample's TSV (SessionId, ItemId, Time; header) as sessions ordered by start time.
-recsys::session_data read_sessions(const std::filesystem::path& path, recsys::id_map<std::string>& items) {
-  std::ifstream in(path);
-  if (!in) throw recsys::io_error(path.string(), "cannot open");
-  struct click {
-    long long session;
-    recsys::index_t item;
-    double time;
-    std::size_t row;
-  };
-  std::vector<click> clicks;
-  std::string line;
-  std::getline(in, line);
-  std::int64_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
-    if (t1 == std::string::npos || t2 == std::string::npos)
-      throw recsys::io_error(path.string(), line_no, 0, "expected 3 tab-separated fields");
-    clicks.push_back({std::stoll(line.substr(0, t1)), items.insert(line.substr(t1 + 1, t2 - t1 - 1)),
-                      std::stod(line.substr(t2 + 1)), clicks.size()});
-  }
-  std::stable_sort(clicks.begin(), clicks.end(), [](const click& a, const click& b) {
-    return a.session != b.session ? a.session < b.session : a.time < b.time;
-  });
-  std::vector<std::pair<std::size_t, std::size_t>> runs;
-  for (std::size_t k = 0; k < clicks.size();) {
-    std::size_t e = k + 1;
-    while (e < clicks.size() && clicks[e].session == clicks[k].session) ++e;
-    runs.emplace_back(k, e);
-    k = e;
-  }
-  std::stable_sort(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
-    const click &x = clicks[a.first], &y = clicks[b.first];
-    return x.time != y.time ? x.time < y.time : x.row < y.row;
-  });
-  recsys::session_data d;
-  for (const auto& [b, e] : runs) {
-    std::vector<recsys::index_t> its;
-    std::vector<recsys::timestamp_t> ts;
-    for (std::size_t k = b; k < e; ++k) {
-      its.push_back(clicks[k].item);
-      ts.push_back(static_cast<recsys::timestamp_t>(std::floor(clicks[k].time)));
-    }
-    d.push_session(its, ts);
-  }
-  d.num_items = items.size();
-  return d;
-}
 
 void print_metrics(const char* title, const recsys::next_item_metrics& m) {
   std::printf("%-13s", title);
@@ -87,9 +36,11 @@ void print_metrics(const char* title, const recsys::next_item_metrics& m) {
 }
 
 int rsc15(const std::filesystem::path& dir, int argc, char** argv) {
-  recsys::id_map<std::string> items;
-  const auto train = read_sessions(dir / "yoochoose-clicks-100k_train_full.txt", items);
-  const auto test = read_sessions(dir / "yoochoose-clicks-100k_test.txt", items);
+  // GRU4Rec's prepared files (SessionId, ItemId, Time), one id space, sessions by start time.
+  const auto both = recsys::join_split(recsys::read_delimited(dir / "yoochoose-clicks-100k_train_full.txt", recsys::raw_format::rsc15()),
+                                       recsys::read_delimited(dir / "yoochoose-clicks-100k_test.txt", recsys::raw_format::rsc15()));
+  const recsys::session_data train = recsys::build_sessions(both.train);
+  const recsys::session_data test = recsys::build_sessions(both.test);
   auto cfg = recsys::gru4rec_rsc15_config();
   cfg.num_threads = 2;
   for (int i = 2; i < argc; ++i) recsys::set_param(cfg, argv[i]);

@@ -25,6 +25,7 @@
 
 #include <recsys/data/sessions.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/eval/metrics.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
 #include <recsys/types.hpp>
@@ -98,11 +99,14 @@ struct next_item_metrics {
   /// MRR@k. @throws recsys::invalid_argument if k was not among the cutoffs.
   [[nodiscard]] double mrr_at(index_t k) const { return mrr[index_of(k)]; }
 
-  /// ("recall@K", value) and ("mrr@K", value) for every cutoff, recall first.
+  /// ("recall@K", value) and ("mrr@K", value) for every cutoff, recall first; the names are
+  /// recsys::metric_name's (eval/metrics.hpp), as the CLI prints them.
   [[nodiscard]] std::vector<std::pair<std::string, double>> named() const {
     std::vector<std::pair<std::string, double>> out;
-    for (std::size_t i = 0; i < cutoffs.size(); ++i) out.emplace_back("recall@" + std::to_string(cutoffs[i]), recall[i]);
-    for (std::size_t i = 0; i < cutoffs.size(); ++i) out.emplace_back("mrr@" + std::to_string(cutoffs[i]), mrr[i]);
+    for (std::size_t i = 0; i < cutoffs.size(); ++i)
+      out.emplace_back(metric_name(metric{metric_kind::recall, cutoffs[i]}), recall[i]);
+    for (std::size_t i = 0; i < cutoffs.size(); ++i)
+      out.emplace_back(metric_name(metric{metric_kind::mrr, cutoffs[i]}), mrr[i]);
     return out;
   }
 
