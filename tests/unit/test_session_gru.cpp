@@ -1053,3 +1053,74 @@ TEST_CASE("a model rebuilt from its exported arrays answers identically", "[sess
     CHECK_THROWS_AS(session_gru(other, m.network(), m.item_support(), m.user_states()), invalid_argument);
   }
 }
+
+TEST_CASE("save and load through the model store round-trip every configuration", "[session_gru][io]") {
+  const auto train = make_sessions(40, 300, test::seed(), 12);
+  const auto dir = test::scratch_dir("session_gru_store");
+  struct variant {
+    bool hrnn;
+    bool constrained;
+    index_t embedding;
+    std::vector<index_t> layers;
+  };
+  const std::vector<variant> variants = {
+      {false, true, 0, {16}}, {true, true, 0, {16}}, {false, false, 8, {16, 12}}, {false, false, 0, {12}}};
+  for (const auto& v : variants) {
+    auto cfg = small_config();
+    cfg.hrnn = v.hrnn;
+    cfg.constrained_embedding = v.constrained;
+    cfg.embedding = v.embedding;
+    cfg.layers = v.layers;
+    cfg.n_epochs = 1;
+    session_gru m(cfg);
+    m.fit(train);
+    const auto path = dir / "model";
+    {
+      model_writer w(path, "gru4rec");
+      m.save(w);
+      w.commit();
+    }
+    const session_gru back = session_gru::load(model_reader(path, "gru4rec"));
+    INFO("hrnn " << v.hrnn << " constrained " << v.constrained << " embedding " << v.embedding << " layers "
+                 << v.layers.size());
+    CHECK(same_network(m, back));
+    CHECK(back.item_support() == m.item_support());
+    CHECK(params(back.config()) == params(m.config()));
+    CHECK(back.num_users() == m.num_users());
+    auto a = m.start_session(3), b = back.start_session(3);
+    for (index_t i : {5, 16, 7}) {
+      m.put_event(a, i);
+      back.put_event(b, i);
+    }
+    const auto ra = m.recommend(a, 10), rb = back.recommend(b, 10);
+    CHECK(ra == rb);
+    CHECK(ra.scores == rb.scores);
+  }
+  // A damaged directory is an io_error naming the file, never a crash or a silently wrong model.
+  {
+    auto cfg = small_config();
+    session_gru m(cfg);
+    m.fit(train);
+    const auto path = dir / "broken";
+    model_writer w(path, "gru4rec");
+    m.save(w);
+    w.commit();
+    std::filesystem::remove(path / "layer0_weight_hh.npy");
+    CHECK_THROWS_AS(session_gru::load(model_reader(path, "gru4rec")), io_error);
+    model_writer w2(path, "gru4rec");
+    m.save(w2);
+    w2.set_params({{"layers", "24"}});  // arrays of a 16-unit layer under a 24-unit configuration
+    w2.commit();
+    try {
+      (void)session_gru::load(model_reader(path, "gru4rec"));
+      FAIL("no error for mismatched shapes");
+    } catch (const io_error& e) {
+      CHECK(std::string(e.what()).find("output_weights.npy") != std::string::npos);
+    }
+    CHECK_THROWS_AS(model_reader(path, "bpr"), io_error);
+    session_gru unfitted(cfg);
+    model_writer w3(dir / "never", "gru4rec");
+    CHECK_THROWS_AS(unfitted.save(w3), invalid_argument);
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -21,6 +21,8 @@
 /// - HRNN (hrnn = true, data with users): a user-level GRU runs across a user's sessions; its
 ///   state initialises the session GRU of the user's next session.
 /// - Evaluation: recsys::evaluate_next_item (eval/next_item.hpp) with GRU4Rec's protocol.
+/// - Save / load: save() writes the arrays and hyperparameters into a model directory
+///   (io/model_store.hpp: .npy files + manifest.json), load() reads them back.
 ///
 /// @code
 ///   recsys::session_gru_config cfg = recsys::gru4rec_rsc15_config();   // GRU4Rec's RSC15 paramfile
@@ -43,6 +45,7 @@
 #include <recsys/detail/session_gru_trainer.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/eval/next_item.hpp>
+#include <recsys/io/model_store.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
@@ -57,6 +60,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -514,6 +518,26 @@ class session_gru {
     }
     emit("user_states", user_states_);
   }
+
+  /// Writes the fitted model into a model directory being written: the hyperparameters
+  /// (params(config()), GRU4Rec names), every array of visit_arrays() as a 2-d float32 .npy, and
+  /// item_support as int64. The caller may add more (e.g. `w.add_ids("item_ids", ...)`) and then
+  /// calls w.commit().
+  /// @code
+  ///   recsys::model_writer w("my-gru", "gru4rec");
+  ///   model.save(w);
+  ///   w.add_ids("item_ids", log.item_ids);
+  ///   w.commit();
+  ///   recsys::session_gru again = recsys::session_gru::load(recsys::model_reader("my-gru", "gru4rec"));
+  /// @endcode
+  /// @throws recsys::invalid_argument if the model is not fitted; recsys::io_error from the writer.
+  void save(model_writer& w) const;
+
+  /// A fitted model from a directory written by save(). Every array is checked against the
+  /// stored hyperparameters (shape, dtype, checksum; see model_reader).
+  /// @throws recsys::io_error naming the file and the problem (missing or malformed array,
+  ///         hyperparameter that set_param rejects, shapes that do not fit together).
+  [[nodiscard]] static session_gru load(const model_reader& r);
 
   // --- real time ---------------------------------------------------------------------------
 
@@ -1026,6 +1050,72 @@ inline void session_gru::fit(const session_data& train, const job_control& job) 
       user_states_.resize(0, 0);
     log_ = log;
     fitted_ = true;
+  }
+}
+
+inline void session_gru::save(model_writer& w) const {
+  require_fitted("save");
+  w.set_params(params(cfg_));
+  visit_arrays([&](const std::string& name, Eigen::Index rows, Eigen::Index cols, const score_t* data) {
+    const std::int64_t shape[2] = {static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols)};
+    w.add_array<score_t>(name, data, shape);
+  });
+  w.add_vector("item_support", support_);
+}
+
+inline session_gru session_gru::load(const model_reader& r) {
+  const std::string manifest = (r.directory() / "manifest.json").string();
+  session_gru_config cfg;
+  try {
+    for (const auto& kv : r.params()) set_param(cfg, kv.first, kv.second);
+    cfg.validate();
+  } catch (const invalid_argument& e) {
+    throw io_error(manifest, std::string("bad hyperparameters: ") + e.what());
+  }
+  std::vector<std::int64_t> support = r.vector<std::int64_t>("item_support");
+  const auto n = static_cast<std::int64_t>(support.size());
+  using mat = row_matrix<score_t>;
+  auto row_of = [](const mat& m) { return detail::gru_row<score_t>(m.row(0)); };
+  session_gru_network net;
+  net.input = cfg.constrained_embedding ? detail::gru_input::constrained
+              : cfg.embedding > 0       ? detail::gru_input::embedding
+                                        : detail::gru_input::one_hot;
+  const std::int64_t last = cfg.layers.back();
+  net.output_weights = r.matrix<score_t>("output_weights", n, last);
+  net.output_bias = r.matrix<score_t>("output_bias", n, 1).col(0);
+  if (net.input == detail::gru_input::embedding) net.item_embedding = r.matrix<score_t>("item_embedding", n, cfg.embedding);
+  std::int64_t in = net.input == detail::gru_input::constrained ? last
+                    : net.input == detail::gru_input::embedding ? std::int64_t{cfg.embedding}
+                                                                : n;
+  for (std::size_t l = 0; l < cfg.layers.size(); ++l) {
+    const std::int64_t H = cfg.layers[l];
+    const std::string p = "layer" + std::to_string(l) + "_";
+    detail::gru_layer_weights<score_t> w;
+    w.weight_ih = r.matrix<score_t>(p + "weight_ih", in, 3 * H);
+    w.weight_hh = r.matrix<score_t>(p + "weight_hh", H, 3 * H);
+    w.bias_ih = row_of(r.matrix<score_t>(p + "bias_ih", 1, 3 * H));
+    w.bias_hh = row_of(r.matrix<score_t>(p + "bias_hh", 1, 3 * H));
+    net.layers.push_back(std::move(w));
+    in = H;
+  }
+  mat user_states;
+  if (cfg.hrnn) {
+    const std::int64_t U = cfg.user_hidden > 0 ? std::int64_t{cfg.user_hidden} : last;
+    net.user_gru.weight_ih = r.matrix<score_t>("user_gru_weight_ih", last, 3 * U);
+    net.user_gru.weight_hh = r.matrix<score_t>("user_gru_weight_hh", U, 3 * U);
+    net.user_gru.bias_ih = row_of(r.matrix<score_t>("user_gru_bias_ih", 1, 3 * U));
+    net.user_gru.bias_hh = row_of(r.matrix<score_t>("user_gru_bias_hh", 1, 3 * U));
+    for (std::size_t l = 0; l < cfg.layers.size(); ++l) {
+      const std::int64_t H = cfg.layers[l];
+      net.user_init_weights.push_back(r.matrix<score_t>("user_init" + std::to_string(l) + "_weight", U, H));
+      net.user_init_bias.push_back(row_of(r.matrix<score_t>("user_init" + std::to_string(l) + "_bias", 1, H)));
+    }
+    if (r.has("user_states")) user_states = r.matrix<score_t>("user_states", std::nullopt, U);
+  }
+  try {
+    return session_gru(std::move(cfg), std::move(net), std::move(support), std::move(user_states));
+  } catch (const invalid_argument& e) {
+    throw io_error(manifest, std::string("inconsistent model: ") + e.what());
   }
 }
 
