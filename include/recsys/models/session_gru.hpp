@@ -26,7 +26,7 @@
 ///
 /// @code
 ///   recsys::session_gru_config cfg = recsys::gru4rec_rsc15_config();   // GRU4Rec's RSC15 paramfile
-///   recsys::set_param(cfg, "n_epochs=5");                               // what `--set` will map to
+///   recsys::set_param(cfg, "n_epochs=5");                               // as `--set n_epochs=5` does
 ///   recsys::session_gru model(cfg);
 ///   model.fit(train_sessions);
 ///
@@ -181,7 +181,7 @@ inline double parse_positive(std::string_view key, std::string_view v) {
 
 }  // namespace detail
 
-/// Sets one hyperparameter from strings, as the CLI's `--set key=value` will. Values are parsed
+/// Sets one hyperparameter from strings, as the CLI's `--set key=value` does (recipe gru4rec). Values are parsed
 /// strictly (the whole string must be a value of the right type; surrounding blanks are ignored)
 /// and range-checked; combinations are checked by session_gru_config::validate().
 ///
