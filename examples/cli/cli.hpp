@@ -107,10 +107,28 @@ class stopwatch {
 /// Prints a JSON document on stdout (pretty, one object).
 void print_json(const json& j);
 
+/// What `recsys evaluate` passes on for a session recipe (model::supports_next_item()).
+struct next_item_request {
+  common_options common;
+  std::vector<std::string> metrics;  ///< --metrics: default, recall@K, mrr@K
+  std::string ties = "conservative"; ///< --ties: conservative | standard | median
+  std::string split_method;          ///< for the JSON "split" object
+  double fit_seconds = 0;
+};
+
+/// evaluate for session recipes: next-item Recall@K / MRR@K with GRU4Rec's protocol
+/// (eval/next_item.hpp) on the test side's sessions, printed as text or JSON.
+/// next_item_options_of checks --metrics / --ties (call it before loading data).
+/// @throws recsys::invalid_argument.
+[[nodiscard]] next_item_options next_item_options_of(const next_item_request& req);
+void run_next_item_evaluation(const model& m, const split& s, const next_item_request& req, const next_item_options& no,
+                              const job_control& job);
+
 /// The registered subcommand groups (one function per source file).
 void add_core_commands(CLI::App& app);
 void add_item_commands(CLI::App& app);
 void add_lifecycle_commands(CLI::App& app);
+void add_session_commands(CLI::App& app);
 
 }  // namespace recsys::cli
 

@@ -68,6 +68,7 @@ void add_evaluate_command(CLI::App& app) {
     data_options data;
     recipe_options recipe;
     std::vector<std::string> metrics{"default"};
+    std::string ties = "conservative";
   };
   auto o = std::make_shared<opts>();
   auto* cmd = app.add_subcommand("evaluate", "train a recipe on a split and report Personalize's metrics");
@@ -76,9 +77,27 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--metrics", o->metrics, "metrics, e.g. ndcg@10,precision@10 (or default, personalize)")
       ->delimiter(',')
       ->capture_default_str();
+  cmd->add_option("--ties", o->ties, "session recipes (next-item protocol): conservative | standard | median")
+      ->capture_default_str();
   add_common(*cmd, o->common);
   cmd->callback([o] {
     auto model = make_cli_model(o->recipe, o->common);  // bad recipe / parameters fail before loading data
+    if (model->supports_next_item()) {
+      // Session recipes predict the next event of a session: GRU4Rec's next-item protocol.
+      next_item_request req;
+      req.common = o->common;
+      req.metrics = o->metrics;
+      req.ties = o->ties;
+      req.split_method = o->data.train.empty() ? o->data.split : std::string("files");
+      const next_item_options no = next_item_options_of(req);
+      const split s = load_split(o->data, o->common.seed, o->common.threads);
+      progress_display progress(!o->common.quiet);
+      stopwatch fit_clock;
+      model->fit(s.train, progress.job());
+      req.fit_seconds = fit_clock.seconds();
+      run_next_item_evaluation(*model, s, req, no, progress.job());
+      return;
+    }
     evaluation_options eo;
     eo.metrics = parse_metric_list(o->metrics);
     eo.num_threads = o->common.threads;

@@ -26,14 +26,17 @@
 #include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/matrix.hpp>
+#include <recsys/data/sessions.hpp>
 #include <recsys/detail/json.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/eval/next_item.hpp>
 #include <recsys/io/model_store.hpp>
 #include <recsys/models/als.hpp>
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/models/popularity.hpp>
 #include <recsys/models/recommender.hpp>
+#include <recsys/models/session_gru.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
 #include <recsys/random.hpp>
@@ -261,6 +264,18 @@ class model {
   /// @throws recsys::io_error naming the file on any damage, a wrong recipe or shapes that do
   ///         not match the id maps; the model is then unchanged.
   virtual void load(const model_reader& in) = 0;
+  /// Whether the recipe predicts the next event of a session, so that evaluate_next_item works
+  /// (session recipes such as gru4rec are evaluated that way rather than per user).
+  [[nodiscard]] virtual bool supports_next_item() const noexcept { return false; }
+  /// Next-item Recall@K / MRR@K on the sessions of `test` (SESSION_ID, else 30-minute gaps), with
+  /// the protocol of eval/next_item.hpp. `test` must share the training log's id maps.
+  /// @throws recsys::invalid_argument when supports_next_item() is false or the model is not fitted.
+  [[nodiscard]] virtual next_item_metrics evaluate_next_item(const interaction_log& /*test*/,
+                                                             const next_item_options& /*opts*/ = {},
+                                                             const job_control& /*job*/ = {}) const {
+    detail::throw_invalid_argument("model::evaluate_next_item", "recipe '", recipe(),
+                                   "' does not predict next items in sessions");
+  }
 };
 
 /// A registry entry.
@@ -495,6 +510,216 @@ struct fit_on_matrix {
   }
 };
 
+/// gru4rec's hyperparameters (GRU4Rec's names; defaults: its published RSC15 parameter file).
+inline std::vector<recipe_param> session_gru_params() {
+  return {{"loss", "cross-entropy", "cross-entropy | bpr-max | top1-max"},
+          {"layers", "100", "GRU layer sizes, input side first: 100 or 100/100"},
+          {"hidden", "", "sets the size of every layer (applied after layers)"},
+          {"embedding", "0", "width of a separate item embedding (0: none; needs constrained_embedding=false)"},
+          {"constrained_embedding", "true", "input item embedding = output weights (GRU4Rec's shared embedding)"},
+          {"batch_size", "32", "concurrent sessions per mini-batch"},
+          {"dropout_embed", "0", "dropout on the input embedding"},
+          {"dropout_hidden", "0.4", "dropout on the GRU output"},
+          {"learning_rate", "0.2", "learning rate"},
+          {"momentum", "", "Adagrad momentum (default: 0.2 with adagrad, 0 with adam)"},
+          {"optimizer", "adagrad", "adagrad (with momentum, GRU4Rec's) | adam"},
+          {"n_sample", "2048", "shared negatives per mini-batch (0: in-batch only)"},
+          {"sample_alpha", "0.5", "negatives drawn with probability proportional to support^sample_alpha"},
+          {"logq", "", "logQ correction (cross-entropy only; default: 1 with cross-entropy, 0 otherwise)"},
+          {"bpreg", "1", "BPR-max score regularisation"},
+          {"elu_param", "0.5", "ELU on the scores for BPR-max (0: linear)"},
+          {"epochs", "10", "training epochs"},
+          {"hrnn", "false", "HRNN: a user-level GRU carries state across a user's sessions"},
+          {"user_hidden", "0", "HRNN user GRU size (0: the last layer's size)"},
+          {"seed", "42", "initialisation, negatives and dropout"},
+          {"num_threads", "0", "threads (0: default)"}};
+}
+
+}  // namespace detail
+
+/// The gru4rec recipe's model: a recsys::session_gru trained on the sessions of the log
+/// (build_sessions: SESSION_ID when the log has it, else 30-minute inactivity gaps; event types,
+/// values and weights are not used). Sessions are the unit of prediction:
+///   - recommend(user, k): the next item after the user's most recent training session (its events
+///     replayed); with hrnn=true, the first item of the user's next session, from the user state.
+///     Users unknown to the model get the prediction of an empty session (the items that tend to
+///     start sessions);
+///   - recommend_for_history(items, ...): the next item after a session of `items` (real time);
+///   - evaluate_next_item(test): GRU4Rec's next-item protocol on the test log's sessions.
+class session_gru_model final : public model {
+ public:
+  session_gru_model(std::string name, param_map params, session_gru_config config)
+      : name_(std::move(name)), params_(std::move(params)), gru_(std::move(config)) {}
+
+  const std::string& recipe() const noexcept override { return name_; }
+  const param_map& params() const noexcept override { return params_; }
+
+  void fit(const interaction_log& train, const job_control& job = {}) override {
+    fitted_ = false;
+    const auto start = std::chrono::steady_clock::now();
+    const session_data sessions = build_sessions(train);
+    gru_.fit(sessions, job);
+    user_ids_ = train.user_ids;
+    item_ids_ = train.item_ids;
+    summary_ = training_summary::of(train);
+    // Each user's most recent session (sessions are in start-time order).
+    const index_t users = train.num_users();
+    std::vector<std::int64_t> last(static_cast<std::size_t>(users), -1);
+    for (std::size_t s = 0; s < sessions.size() && s < sessions.users.size(); ++s)
+      if (sessions.users[s] >= 0 && sessions.users[s] < users) last[static_cast<std::size_t>(sessions.users[s])] = static_cast<std::int64_t>(s);
+    last_offsets_.assign(1, 0);
+    last_items_.clear();
+    for (std::int64_t s : last) {
+      if (s >= 0) {
+        const auto its = sessions.session(static_cast<std::size_t>(s));
+        last_items_.insert(last_items_.end(), its.begin(), its.end());
+      }
+      last_offsets_.push_back(static_cast<std::int64_t>(last_items_.size()));
+    }
+    summary_.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    fitted_ = true;
+  }
+
+  index_t num_users() const override { return static_cast<index_t>(last_offsets_.size()) - 1; }
+  index_t num_items() const override { return gru_.num_items(); }
+
+  topk_result recommend(index_t user, index_t k, const recommend_options& opts = {}) const override {
+    session_gru_state s = state_for(user);
+    return gru_.recommend(s, k, opts);
+  }
+
+  std::vector<score_t> score(index_t user, std::span<const index_t> items) const override {
+    session_gru_state s = state_for(user);
+    const auto all = gru_.scores(s);
+    std::vector<score_t> out(items.size(), std::numeric_limits<score_t>::quiet_NaN());
+    for (std::size_t j = 0; j < items.size(); ++j)
+      if (items[j] >= 0 && items[j] < gru_.num_items()) out[j] = all[static_cast<std::size_t>(items[j])];
+    return out;
+  }
+
+  bool supports_history() const noexcept override { return true; }
+  topk_result recommend_for_history(std::span<const index_t> items, std::span<const score_t> weights, index_t k,
+                                    const recommend_options& opts = {}) const override {
+    return gru_.recommend_for_history(items, weights, k, opts);
+  }
+
+  bool supports_next_item() const noexcept override { return true; }
+  next_item_metrics evaluate_next_item(const interaction_log& test, const next_item_options& opts = {},
+                                       const job_control& job = {}) const override {
+    return recsys::evaluate_next_item(gru_, build_sessions(test), opts, job);
+  }
+
+  bool is_fitted() const noexcept override { return fitted_; }
+  const id_map<std::string>& user_ids() const noexcept override { return user_ids_; }
+  const id_map<std::string>& item_ids() const noexcept override { return item_ids_; }
+  const training_summary& training() const noexcept override { return summary_; }
+
+  /// Writes the network (session_gru::save: GRU4Rec-named hyperparameters and arrays), each
+  /// user's last training session (`last_session_offsets` / `last_session_items`, what
+  /// recommend(user) replays), the id maps and the training summary.
+  void save(const std::filesystem::path& dir) const override {
+    RECSYS_REQUIRE(fitted_, "model::save", "the '", name_,
+                   "' model is not fitted (or its last fit did not complete): nothing to save");
+    model_writer out(dir, name_);
+    gru_.save(out);
+    out.set_field("data", detail::to_json(summary_));
+    out.add_vector("last_session_offsets", last_offsets_);
+    out.add_vector("last_session_items", last_items_);
+    out.add_ids("user_ids", user_ids_);
+    out.add_ids("item_ids", item_ids_);
+    out.commit();
+  }
+
+  void load(const model_reader& in) override {
+    if (in.recipe() != name_)
+      throw io_error(in.manifest_file(), "holds a '" + in.recipe() + "' model, expected '" + name_ + "'");
+    training_summary summary;
+    in.in_manifest([&] { summary = detail::summary_from_json(in.require_field("data")); });
+    session_gru loaded = session_gru::load(in);
+    std::vector<std::int64_t> offsets = in.vector<std::int64_t>("last_session_offsets");
+    std::vector<index_t> items = in.vector<index_t>("last_session_items");
+    const std::string off_file = in.array_file("last_session_offsets");
+    model_reader::check(!offsets.empty() && offsets.front() == 0 &&
+                            offsets.back() == static_cast<std::int64_t>(items.size()),
+                        off_file, "does not delimit last_session_items");
+    for (std::size_t u = 1; u < offsets.size(); ++u)
+      model_reader::check(offsets[u] >= offsets[u - 1], off_file, "is not ascending");
+    for (index_t i : items)
+      model_reader::check(i >= 0 && i < loaded.num_items(), in.array_file("last_session_items"),
+                          detail::str("holds item ", i, ", the model has ", loaded.num_items(), " items"));
+    id_map<std::string> users = in.ids("user_ids", static_cast<std::int64_t>(offsets.size()) - 1);
+    id_map<std::string> item_ids = in.ids("item_ids", loaded.num_items());
+    if (summary.users != users.size() || summary.items != item_ids.size())
+      throw io_error(in.manifest_file(), detail::str("the data summary says ", summary.users, " users x ",
+                                                     summary.items, " items, the model has ", users.size(), " x ",
+                                                     item_ids.size()));
+    gru_ = std::move(loaded);
+    last_offsets_ = std::move(offsets);
+    last_items_ = std::move(items);
+    params_ = in.params();
+    user_ids_ = std::move(users);
+    item_ids_ = std::move(item_ids);
+    summary_ = std::move(summary);
+    fitted_ = true;
+  }
+
+  /// The trained network (for saving: session_gru::save).
+  [[nodiscard]] const session_gru& get() const noexcept { return gru_; }
+
+ private:
+  [[nodiscard]] session_gru_state state_for(index_t user) const {
+    const bool known = user >= 0 && user < num_users();
+    if (gru_.config().hrnn) return gru_.start_session(known ? user : invalid_index);
+    session_gru_state s = gru_.start_session();
+    if (known) {
+      const auto b = last_offsets_[static_cast<std::size_t>(user)], e = last_offsets_[static_cast<std::size_t>(user) + 1];
+      gru_.put_events(s, std::span<const index_t>(last_items_.data() + b, static_cast<std::size_t>(e - b)));
+    }
+    return s;
+  }
+
+  std::string name_;
+  param_map params_;
+  session_gru gru_;
+  std::vector<std::int64_t> last_offsets_{0};
+  std::vector<index_t> last_items_;
+  bool fitted_ = false;
+  id_map<std::string> user_ids_;
+  id_map<std::string> item_ids_;
+  training_summary summary_;
+};
+
+namespace detail {
+
+/// The gru4rec registry entry: GRU4Rec's RSC15 parameter file as the defaults; `momentum` and
+/// `logq`, when not given, follow the optimiser and the loss (0.2 / 1 for adagrad /
+/// cross-entropy, else 0) so that `--set loss=bpr-max` or `--set optimizer=adam` alone is valid.
+inline recipe session_gru_recipe() {
+  recipe r{"gru4rec",
+           "session-based next-item GRU (GRU4Rec: Hidasi et al. 2016/2018; HRNN user state optional)",
+           "HRNN / User-Personalization (session events)",
+           session_gru_params(),
+           {}};
+  r.make = [defaults = r.params](const param_map& overrides) -> std::unique_ptr<model> {
+    session_gru_config config = gru4rec_rsc15_config();
+    param_map effective = apply_params(config, defaults, overrides);
+    auto given = [&](std::string_view key) {
+      for (const auto& kv : overrides)
+        if (kv.first == key) return true;
+      return false;
+    };
+    if (!given("momentum")) config.momentum = config.optimizer == session_gru_optimizer::adagrad ? 0.2 : 0.0;
+    if (!given("logq")) config.logq = config.loss == session_gru_loss::cross_entropy ? 1.0 : 0.0;
+    config.validate();
+    for (auto& kv : effective) {
+      if (kv.first == "momentum" && !given("momentum")) kv.second = detail::str(config.momentum);
+      if (kv.first == "logq" && !given("logq")) kv.second = detail::str(config.logq);
+    }
+    return std::make_unique<session_gru_model>("gru4rec", std::move(effective), std::move(config));
+  };
+  return r;
+}
+
 /// Fit function for recipes that read the log directly.
 struct fit_on_log {
   template <class M>
@@ -559,6 +784,12 @@ struct fit_on_log {
     // frequency-scaled (times the row's count), so its useful range is narrow
     r.back().search = {dim::one_of("factors", {"32", "64", "128"}), dim::one_of("iterations", {"10", "15"}),
                        dim::log_uniform("regularization", 0.02, 0.5), dim::log_uniform("alpha", 0.3, 10)};
+    r.push_back(detail::session_gru_recipe());
+    // a subset of GRU4Rec's own hyperparameter space (its paramspaces), around the RSC15 file;
+    // AutoML tries gru4rec only when asked by name (it is judged on next items, not per user)
+    r.back().search = {dim::one_of("layers", {"64", "100", "200"}), dim::one_of("batch_size", {"32", "64", "128"}),
+                       dim::uniform("dropout_hidden", 0, 0.6), dim::log_uniform("learning_rate", 0.02, 0.25),
+                       dim::uniform("sample_alpha", 0, 1)};
     return r;
   }();
   return all;

@@ -35,6 +35,7 @@
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/popularity.hpp>
 #include <recsys/models/item_to_item.hpp>
+#include <recsys/models/session_gru.hpp>
 
 // ranking
 #include <recsys/ranking/filter_expression.hpp>
@@ -52,5 +53,6 @@
 #include <recsys/eval/evaluator.hpp>
 #include <recsys/eval/automl.hpp>
 #include <recsys/eval/windows.hpp>
+#include <recsys/eval/next_item.hpp>
 
 #endif  // RECSYS_RECSYS_HPP

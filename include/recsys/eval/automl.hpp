@@ -192,7 +192,10 @@ namespace detail {
 
   std::vector<const recipe*> candidates;
   if (o.recipes.empty()) {
-    for (const auto& r : recipes()) candidates.push_back(&r);
+    // Session recipes (gru4rec) predict the next event of a session and are measured with the
+    // next-item protocol, not the per-user ranking metrics AutoML optimises: named explicitly only.
+    for (const auto& r : recipes())
+      if (!r.make({})->supports_next_item()) candidates.push_back(&r);
   } else {
     for (const auto& name : o.recipes) {
       const recipe& r = find_recipe(name);
