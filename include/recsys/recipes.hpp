@@ -621,7 +621,10 @@ class session_gru_model final : public model {
     RECSYS_REQUIRE(fitted_, "model::save", "the '", name_,
                    "' model is not fitted (or its last fit did not complete): nothing to save");
     model_writer out(dir, name_);
-    gru_.save(out);
+    gru_.save(out);  // the network's own hyperparameters (GRU4Rec's names) as "params"
+    detail::json::object recipe_params;
+    for (const auto& [k, v] : params_) detail::json::add(recipe_params, k, v);
+    out.set_field("recipe_params", detail::json::value(std::move(recipe_params)));
     out.set_field("data", detail::to_json(summary_));
     out.add_vector("last_session_offsets", last_offsets_);
     out.add_vector("last_session_items", last_items_);
@@ -634,7 +637,12 @@ class session_gru_model final : public model {
     if (in.recipe() != name_)
       throw io_error(in.manifest_file(), "holds a '" + in.recipe() + "' model, expected '" + name_ + "'");
     training_summary summary;
-    in.in_manifest([&] { summary = detail::summary_from_json(in.require_field("data")); });
+    param_map recipe_params;
+    in.in_manifest([&] {
+      summary = detail::summary_from_json(in.require_field("data"));
+      for (const auto& [k, v] : in.require_field("recipe_params").as_object("recipe_params"))
+        recipe_params.emplace_back(k, v.as_string("a recipe parameter"));
+    });
     session_gru loaded = session_gru::load(in);
     std::vector<std::int64_t> offsets = in.vector<std::int64_t>("last_session_offsets");
     std::vector<index_t> items = in.vector<index_t>("last_session_items");
@@ -656,7 +664,7 @@ class session_gru_model final : public model {
     gru_ = std::move(loaded);
     last_offsets_ = std::move(offsets);
     last_items_ = std::move(items);
-    params_ = in.params();
+    params_ = std::move(recipe_params);
     user_ids_ = std::move(users);
     item_ids_ = std::move(item_ids);
     summary_ = std::move(summary);
