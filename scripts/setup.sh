@@ -36,7 +36,7 @@ data_arg=()
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${data_arg[@]}" ${CMAKE_ARGS:-}
 
 if [ "$mode" = demo ]; then
-  cmake --build "$BUILD_DIR" -j "$JOBS" --target example_quickstart
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target example_quickstart recsys_cli
   "$BUILD_DIR/examples/example_quickstart"
 else
   cmake --build "$BUILD_DIR" -j "$JOBS"

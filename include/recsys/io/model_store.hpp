@@ -295,11 +295,13 @@ class model_reader {
   /// Reads an array entry with its declared shape; checks size, checksum, dtype and shape.
   template <class T>
   [[nodiscard]] npy_array<T> array(const std::string& name) const {
-    const auto [path, bytes, entry] = load(name);
-    npy_array<T> a = parse_npy<T>(bytes, path.string());
+    // Named members rather than a structured binding: Clang < 16 cannot capture bindings in lambdas.
+    const loaded file = load(name);
+    const auto& path = file.path;
+    npy_array<T> a = parse_npy<T>(file.bytes, path.string());
     std::vector<std::int64_t> declared;
     guarded(manifest_file(), [&] {
-      for (const auto& d : entry->at("shape").as_array("shape")) declared.push_back(d.as_int("a dimension"));
+      for (const auto& d : file.entry->at("shape").as_array("shape")) declared.push_back(d.as_int("a dimension"));
     });
     if (declared != a.shape) throw io_error(path.string(), "shape differs from the one in manifest.json");
     return a;
@@ -367,8 +369,9 @@ class model_reader {
 
   /// Reads an id list; when size is given it must match. Duplicate ids are an error.
   [[nodiscard]] id_map<std::string> ids(const std::string& name, std::optional<std::int64_t> size = {}) const {
-    const auto [path, bytes, entry] = load(name);
-    const auto v = detail::json::parse(bytes, path.string());
+    const loaded file = load(name);
+    const auto& path = file.path;
+    const auto v = detail::json::parse(file.bytes, path.string());
     id_map<std::string> m;
     guarded(path.string(), [&] {
       const auto& a = v.as_array("an id list");

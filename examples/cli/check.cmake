@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: Apache-2.0
+# Runs the recsys CLI once and checks its exit status and output (stdout + stderr).
+#   -DCLI=<binary> -DARGS=<;-separated arguments> -DEXPECT=ok|fail -DREGEX=<regex> [-DNOT_REGEX=<regex>]
+cmake_minimum_required(VERSION 3.20)
+execute_process(COMMAND ${CLI} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(all "${out}${err}")
+if(EXPECT STREQUAL "ok" AND NOT rc EQUAL 0)
+  message(FATAL_ERROR "recsys ${ARGS} exited with ${rc}:\n${all}")
+endif()
+if(EXPECT STREQUAL "fail" AND rc EQUAL 0)
+  message(FATAL_ERROR "recsys ${ARGS} should have failed but exited 0:\n${all}")
+endif()
+if(EXPECT STREQUAL "fail" AND NOT rc MATCHES "^[0-9]+$")
+  message(FATAL_ERROR "recsys ${ARGS} crashed (${rc}):\n${all}")
+endif()
+if(DEFINED REGEX AND NOT all MATCHES "${REGEX}")
+  message(FATAL_ERROR "recsys ${ARGS}: output does not match '${REGEX}':\n${all}")
+endif()
+if(DEFINED NOT_REGEX AND all MATCHES "${NOT_REGEX}")
+  message(FATAL_ERROR "recsys ${ARGS}: output matches '${NOT_REGEX}':\n${all}")
+endif()
