@@ -107,9 +107,29 @@ class stopwatch {
 /// Prints a JSON document on stdout (pretty, one object).
 void print_json(const json& j);
 
+/// `recsys recommend`'s re-ranking flags (commands_rank.cpp).
+struct rerank_options {
+  std::string items;                ///< --items FILE: Items metadata
+  std::string filter;               ///< --filter EXPR
+  std::vector<std::string> params;  ///< --param NAME=VALUE (repeatable)
+  std::string promote;              ///< --promote EXPR:PERCENT
+  double explore = 0;               ///< --explore WEIGHT
+  /// Whether any of --filter, --promote, --explore is given.
+  [[nodiscard]] bool any() const noexcept;
+};
+void add_rerank_options(CLI::App& cmd, rerank_options& r);
+/// Parses the expressions and checks --promote / --param before any data is loaded.
+/// @throws recsys::invalid_argument (a syntax error gives the column and a caret excerpt).
+void check_rerank_options(const rerank_options& r);
+/// The top-k through a pipeline with the flags' filter, promotion and exploration (seeded).
+[[nodiscard]] reranked_list recommend_reranked(const model& m, const interaction_log& log, index_t user, index_t k,
+                                               const recommend_options& ro, const rerank_options& r,
+                                               std::uint64_t seed);
+
 /// The registered subcommand groups (one function per source file).
 void add_core_commands(CLI::App& app);
 void add_item_commands(CLI::App& app);
+void add_rank_commands(CLI::App& app);
 
 }  // namespace recsys::cli
 
