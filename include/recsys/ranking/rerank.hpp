@@ -624,13 +624,16 @@ template <item_similarity_function Similarity>
       lo = std::min(lo, static_cast<double>(s));
       hi = std::max(hi, static_cast<double>(s));
     }
-  std::vector<double> rel(n, 0.0);
+  // rel[j] and max_sim[j] in one buffer (two vectors<double> here trip GCC 12's
+  // -Wfree-nonheap-object false positive with -march=native).
+  std::vector<double> work(2 * n);
+  double* const rel = work.data();
+  double* const max_sim = work.data() + n;
   for (std::size_t j = 0; j < n; ++j) {
     const score_t s = pool.scores[j];
-    if (std::isnan(s)) continue;
-    rel[j] = hi > lo ? (static_cast<double>(s) - lo) / (hi - lo) : 1.0;
+    rel[j] = std::isnan(s) ? 0.0 : hi > lo ? (static_cast<double>(s) - lo) / (hi - lo) : 1.0;
+    max_sim[j] = -std::numeric_limits<double>::infinity();
   }
-  std::vector<double> max_sim(n, -std::numeric_limits<double>::infinity());
   std::vector<char> taken(n, 0);
   std::vector<score_t> row(n);
   out.reserve(m);
