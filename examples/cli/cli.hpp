@@ -130,6 +130,7 @@ void check_rerank_options(const rerank_options& r);
 void add_core_commands(CLI::App& app);
 void add_item_commands(CLI::App& app);
 void add_rank_commands(CLI::App& app);
+void add_lifecycle_commands(CLI::App& app);
 
 }  // namespace recsys::cli
 

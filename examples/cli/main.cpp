@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   recsys::cli::add_core_commands(app);
   recsys::cli::add_item_commands(app);
   recsys::cli::add_rank_commands(app);
+  recsys::cli::add_lifecycle_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -31,6 +31,7 @@
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
+#include <recsys/models/als.hpp>
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/popularity.hpp>
 #include <recsys/models/item_to_item.hpp>
@@ -44,6 +45,7 @@
 // persistence
 #include <recsys/io/npy.hpp>
 #include <recsys/io/model_store.hpp>
+#include <recsys/io/batch.hpp>
 
 // the recipe registry
 #include <recsys/recipes.hpp>
@@ -51,5 +53,7 @@
 // evaluation
 #include <recsys/eval/metrics.hpp>
 #include <recsys/eval/evaluator.hpp>
+#include <recsys/eval/automl.hpp>
+#include <recsys/eval/windows.hpp>
 
 #endif  // RECSYS_RECSYS_HPP
