@@ -123,10 +123,29 @@ struct next_item_request {
 [[nodiscard]] next_item_options next_item_options_of(const next_item_request& req);
 void run_next_item_evaluation(const model& m, const split& s, const next_item_request& req, const next_item_options& no,
                               const job_control& job);
+/// `recsys recommend`'s re-ranking flags (commands_rank.cpp).
+struct rerank_options {
+  std::string items;                ///< --items FILE: Items metadata
+  std::string filter;               ///< --filter EXPR
+  std::vector<std::string> params;  ///< --param NAME=VALUE (repeatable)
+  std::string promote;              ///< --promote EXPR:PERCENT
+  double explore = 0;               ///< --explore WEIGHT
+  /// Whether any of --filter, --promote, --explore is given.
+  [[nodiscard]] bool any() const noexcept;
+};
+void add_rerank_options(CLI::App& cmd, rerank_options& r);
+/// Parses the expressions and checks --promote / --param before any data is loaded.
+/// @throws recsys::invalid_argument (a syntax error gives the column and a caret excerpt).
+void check_rerank_options(const rerank_options& r);
+/// The top-k through a pipeline with the flags' filter, promotion and exploration (seeded).
+[[nodiscard]] reranked_list recommend_reranked(const model& m, const interaction_log& log, index_t user, index_t k,
+                                               const recommend_options& ro, const rerank_options& r,
+                                               std::uint64_t seed);
 
 /// The registered subcommand groups (one function per source file).
 void add_core_commands(CLI::App& app);
 void add_item_commands(CLI::App& app);
+void add_rank_commands(CLI::App& app);
 void add_lifecycle_commands(CLI::App& app);
 void add_session_commands(CLI::App& app);
 

@@ -191,6 +191,7 @@ void add_recommend_command(CLI::App& app) {
     std::string user;
     index_t k = 10;
     bool include_seen = false;
+    rerank_options rerank;
   };
   auto o = std::make_shared<opts>();
   auto* cmd = app.add_subcommand("recommend", "recommend items for a user, with scores (best first)");
@@ -200,37 +201,59 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_option("--user", o->user, "external USER_ID")->required();
   cmd->add_option("-k,--k", o->k, "number of items")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--include-seen", o->include_seen, "also return items the user already interacted with");
+  add_rerank_options(*cmd, o->rerank);
   add_common(*cmd, o->common);
   cmd->callback([o] {
     std::unique_ptr<recsys::model> model;
+    std::optional<interaction_log> log;  // the training log (not with --model)
     if (!o->model.empty()) {
       if (!o->data.data.empty()) throw invalid_argument("recommend: give either --model DIR or --data FILE, not both");
+      if (o->rerank.any())
+        throw invalid_argument("recommend: --filter, --promote and --explore bind to the interaction log: use --data, not --model");
       model = load_model(o->model);
     } else {
       model = make_cli_model(o->recipe, o->common);
-      const interaction_log log = load_data(o->data);
+      check_rerank_options(o->rerank);  // a filter syntax error fails before loading data
+      log = load_data(o->data);
       progress_display progress(!o->common.quiet);
-      model->fit(log, progress.job());
+      model->fit(*log, progress.job());
     }
     const id_map<std::string>& item_ids = model->item_ids();
     const std::optional<index_t> user = model->user_ids().find(o->user);
     recommend_options ro;
     ro.exclude_seen = !o->include_seen;
-    const topk_result top = model->recommend(user.value_or(invalid_index), o->k, ro);
+    // Without --filter / --promote / --explore: the recipe's own top-k (every slot "ranked").
+    reranked_list top;
+    if (o->rerank.any()) {
+      top = recommend_reranked(*model, *log, user.value_or(invalid_index), o->k, ro, o->rerank, o->common.seed);
+    } else {
+      const topk_result plain = model->recommend(user.value_or(invalid_index), o->k, ro);
+      top.ids = plain.ids;
+      top.scores = plain.scores;
+      top.kinds.assign(plain.size(), slot_kind::ranked);
+    }
     if (o->common.json) {
       json items = json::array();
       for (std::size_t j = 0; j < top.size(); ++j)
-        items.push_back({{"item", item_ids.id(top.ids[j])}, {"score", top.scores[j]}});
-      print_json({{"command", "recommend"},
+        items.push_back({{"item", item_ids.id(top.ids[j])}, {"score", top.scores[j]}, {"slot", to_string(top.kinds[j])}});
+      json out = {{"command", "recommend"},
                   {"recipe", model->recipe()},
                   {"user", o->user},
                   {"known_user", user.has_value()},
-                  {"items", items}});
+                  {"items", items}};
+      if (o->rerank.any()) {
+        out["filter"] = o->rerank.filter.empty() ? json(nullptr) : json(o->rerank.filter);
+        out["slots"] = {{"ranked", top.count(slot_kind::ranked)},
+                        {"promoted", top.count(slot_kind::promoted)},
+                        {"explored", top.count(slot_kind::explored)}};
+      }
+      print_json(out);
       return;
     }
     if (!user) std::fprintf(stderr, "recsys: user '%s' is not in the data: the recipe's fallback answers\n", o->user.c_str());
     for (std::size_t j = 0; j < top.size(); ++j)
-      std::printf("%2zu  %-24s %.6g\n", j + 1, item_ids.id(top.ids[j]).c_str(), static_cast<double>(top.scores[j]));
+      std::printf("%2zu  %-24s %.6g%s\n", j + 1, item_ids.id(top.ids[j]).c_str(), static_cast<double>(top.scores[j]),
+                  top.kinds[j] == slot_kind::ranked ? "" : top.kinds[j] == slot_kind::promoted ? "  promoted" : "  explored");
   });
 }
 

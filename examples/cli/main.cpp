@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("recsys ") + recsys::version_string);
   recsys::cli::add_core_commands(app);
   recsys::cli::add_item_commands(app);
+  recsys::cli::add_rank_commands(app);
   recsys::cli::add_lifecycle_commands(app);
   recsys::cli::add_session_commands(app);
   try {

@@ -39,6 +39,9 @@
 
 // ranking
 #include <recsys/ranking/filter_expression.hpp>
+#include <recsys/ranking/filter.hpp>
+#include <recsys/ranking/rerank.hpp>
+#include <recsys/ranking/pipeline.hpp>
 
 // persistence
 #include <recsys/io/npy.hpp>

@@ -389,14 +389,16 @@ class topk_engine {
     // Global exclusions, sorted (ids outside the catalogue can never match: dropped).
     for (index_t i : filter_.exclude)
       if (i >= 0 && i < num_items_) global_exclude_.push_back(i);
-    std::sort(global_exclude_.begin(), global_exclude_.end());
+    // Filters hand over ascending lists (item_mask::items): skip the O(n log n) sort for those.
+    if (!std::is_sorted(global_exclude_.begin(), global_exclude_.end()))
+      std::sort(global_exclude_.begin(), global_exclude_.end());
     global_exclude_.erase(std::unique(global_exclude_.begin(), global_exclude_.end()), global_exclude_.end());
     if (!filter_.include) return;
     std::vector<index_t> c;
     c.reserve(filter_.include->size());
     for (index_t i : *filter_.include)
       if (i >= 0 && i < num_items_) c.push_back(i);
-    std::sort(c.begin(), c.end());
+    if (!std::is_sorted(c.begin(), c.end())) std::sort(c.begin(), c.end());
     c.erase(std::unique(c.begin(), c.end()), c.end());
     // The global exclusions are applied once here instead of per query.
     std::vector<index_t> kept;
