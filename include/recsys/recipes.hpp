@@ -17,6 +17,7 @@
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/matrix.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/models/als.hpp>
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/models/popularity.hpp>
@@ -221,6 +222,11 @@ struct fit_on_log {
     r.push_back(detail::make_recipe<warp_model, warp_config>(
         "warp", "WARP: pairwise factorisation weighted by the estimated rank (Weston et al. 2011, as LightFM)",
         "User-Personalization", warp_params(), detail::fit_on_matrix{}));
+    r.push_back(detail::make_recipe<als<float>, als_config>(
+        "als",
+        "implicit-feedback ALS: weighted matrix factorisation by alternating least squares (Hu, Koren & Volinsky "
+        "2008), CG or Cholesky solves, real-time fold-in",
+        "User-Personalization", als_params(), detail::fit_on_matrix{}));
     return r;
   }();
   return all;

@@ -31,6 +31,7 @@
 // models
 #include <recsys/models/recommender.hpp>
 #include <recsys/models/factor_model.hpp>
+#include <recsys/models/als.hpp>
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/popularity.hpp>
 #include <recsys/models/item_to_item.hpp>

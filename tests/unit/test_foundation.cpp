@@ -21,8 +21,8 @@
 using recsys::test::Approx;
 
 TEST_CASE("version macros agree with the version string", "[version]") {
-  const std::string s = std::to_string(RECSYS_VERSION_MAJOR) + "." + std::to_string(RECSYS_VERSION_MINOR) +
-                        "." + std::to_string(RECSYS_VERSION_PATCH);
+  const std::string s = std::to_string(RECSYS_VERSION_MAJOR) + "." + std::to_string(RECSYS_VERSION_MINOR) + "." +
+                        std::to_string(RECSYS_VERSION_PATCH);
   CHECK(s == recsys::version_string);
   CHECK(RECSYS_VERSION == RECSYS_VERSION_MAJOR * 10000 + RECSYS_VERSION_MINOR * 100 + RECSYS_VERSION_PATCH);
 }
@@ -232,7 +232,8 @@ TEST_CASE("parallel_reduce is bitwise identical for any thread count", "[paralle
   double exact = 0;
   for (float v : x) exact += v;
   CHECK(s1 == Approx(exact).epsilon(1e-4));
-  CHECK(recsys::parallel_reduce(5, 5, 8, {}, 1.5, [](auto, auto) { return 0.0; }, std::plus<>()) == 1.5);
+  CHECK(recsys::parallel_reduce(
+            5, 5, 8, {}, 1.5, [](auto, auto) { return 0.0; }, std::plus<>()) == 1.5);
 }
 
 TEST_CASE("progress_reporter reports start, throttled steps and finish", "[progress]") {

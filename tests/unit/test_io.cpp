@@ -205,24 +205,29 @@ TEST_CASE("model store rejects damaged, truncated and mismatched models", "[mode
   expect_io_error([&] { (void)recsys::model_reader(d).matrix<float>("item_factors"); }, "item_factors.npy", "checksum");
   d = fresh();
   corrupt(d / "item_factors.npy", [](std::string& b) { b.resize(b.size() - 4); });
-  expect_io_error([&] { (void)recsys::model_reader(d).matrix<float>("item_factors"); }, "item_factors.npy", "truncated");
+  expect_io_error([&] { (void)recsys::model_reader(d).matrix<float>("item_factors"); }, "item_factors.npy",
+                  "truncated");
   d = fresh();
   std::filesystem::remove(d / "item_ids.json");
   expect_io_error([&] { (void)recsys::model_reader(d).ids("item_ids"); }, "item_ids.json", "missing");
   d = fresh();
-  expect_io_error([&] { (void)recsys::model_reader(d).matrix<float>("item_factors", 5, 4); }, "item_factors.npy", "does not match");
-  expect_io_error([&] { (void)recsys::model_reader(d).matrix<double>("item_factors"); }, "item_factors.npy", "element type");
+  expect_io_error([&] { (void)recsys::model_reader(d).matrix<float>("item_factors", 5, 4); }, "item_factors.npy",
+                  "does not match");
+  expect_io_error([&] { (void)recsys::model_reader(d).matrix<double>("item_factors"); }, "item_factors.npy",
+                  "element type");
   expect_io_error([&] { (void)recsys::model_reader(d).ids("item_ids", 7); }, "item_ids.json", "needs 7");
   expect_io_error([&] { (void)recsys::model_reader(d).vector<float>("user_factors"); }, "manifest.json", "no entry");
   d = fresh();
-  corrupt(d / "manifest.json", [](std::string& b) { b.replace(b.find("\"format_version\": 1"), 19, "\"format_version\": 9"); });
+  corrupt(d / "manifest.json",
+          [](std::string& b) { b.replace(b.find("\"format_version\": 1"), 19, "\"format_version\": 9"); });
   expect_io_error([&] { recsys::model_reader r(d); }, "manifest.json", "format_version 9");
   d = fresh();
   corrupt(d / "manifest.json", [](std::string& b) { b.resize(b.size() / 2); });
   expect_io_error([&] { recsys::model_reader r(d); }, "manifest.json", "invalid JSON");
   d = fresh();
   corrupt(d / "manifest.json", [](std::string& b) { b.replace(b.find("\"item_factors.npy\""), 18, "\"../x.npy\""); });
-  expect_io_error([&] { (void)recsys::model_reader(d).matrix<float>("item_factors"); }, "manifest.json", "invalid file");
+  expect_io_error([&] { (void)recsys::model_reader(d).matrix<float>("item_factors"); }, "manifest.json",
+                  "invalid file");
   d = fresh();
   corrupt(d / "manifest.json", [](std::string& b) { b.replace(b.find("\"recipe\": \"als\""), 15, "\"recipe\": 7"); });
   expect_io_error([&] { recsys::model_reader r(d); }, "manifest.json", "recipe must be a string");
@@ -230,7 +235,8 @@ TEST_CASE("model store rejects damaged, truncated and mismatched models", "[mode
   d = fresh();
   {
     std::string bytes = recsys::detail::read_file_bytes(d / "bias.npy");
-    const std::string replaced = recsys::detail::npy_bytes(std::vector<double>{1, 2}.data(), std::vector<std::int64_t>{2});
+    const std::string replaced =
+        recsys::detail::npy_bytes(std::vector<double>{1, 2}.data(), std::vector<std::int64_t>{2});
     recsys::detail::write_bytes(d / "bias.npy", replaced);
     corrupt(d / "manifest.json", [&](std::string& b) {
       const auto pos = b.find(recsys::detail::hex32(recsys::detail::crc32(bytes)));

@@ -507,9 +507,7 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
     product_scratch<slot_t>& s = scratch[static_cast<std::size_t>(tid)];
     if (s.slot.size() != m) {
       s.slot.assign(m, slot_t{});
-      // m + 1: the loops below write touched[nt] before knowing whether j is new, so once all m
-      // columns are touched the next (repeated) column is written at index m.
-      s.touched.assign(m + 1, 0);
+      s.touched.assign(m + 1, 0);  // +1: the branchless append writes one slot past the last touched column
       if constexpr (Timed) s.mark.assign(m, -1);
     }
     const auto i = static_cast<index_t>(i64);

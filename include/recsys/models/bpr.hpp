@@ -72,19 +72,6 @@ namespace recsys {
 template <class Config>
 class pairwise_model;
 
-/// Validation-based early stopping for an iterative model.
-/// After every `every`-th epoch (and after the last one) `metric(model)` is called with the
-/// model holding the current factors; higher is better (e.g. NDCG@10 on a validation split).
-/// Training stops when `patience` evaluations in a row did not improve on the best one; with
-/// `restore_best` the model then keeps the factors of the best evaluated epoch.
-template <class Model>
-struct early_stopping {
-  std::function<double(const Model&)> metric;  ///< empty: no early stopping
-  int patience = 3;
-  int every = 1;
-  bool restore_best = true;
-};
-
 /// What happened in one training epoch (pairwise_model::history()).
 struct pairwise_epoch {
   int epoch = 0;               ///< 0-based

@@ -19,6 +19,7 @@
 #include <recsys/types.hpp>
 
 #include <concepts>
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -46,6 +47,19 @@ struct recommend_options {
   std::span<const index_t> include = {};
 };
 
+/// Validation-based early stopping for an iterative model (BPR/WARP, ALS).
+/// After every `every`-th epoch or iteration (and after the last one) `metric(model)` is called with the
+/// model holding the current factors; higher is better (e.g. NDCG@10 on a validation split).
+/// Training stops when `patience` evaluations in a row did not improve on the best one; with
+/// `restore_best` the model then keeps the factors of the best evaluated epoch.
+template <class Model>
+struct early_stopping {
+  std::function<double(const Model&)> metric;  ///< empty: no early stopping
+  int patience = 3;
+  int every = 1;
+  bool restore_best = true;
+};
+
 /// A fitted model that can be queried.
 template <class M>
 concept recommender = requires(const M& m, index_t user, index_t k, const recommend_options& opts,
@@ -58,19 +72,22 @@ concept recommender = requires(const M& m, index_t user, index_t k, const recomm
 
 /// A recipe fitted on a user x item interaction matrix.
 template <class M>
-concept matrix_trainable = requires(M& m, const csr_matrix& x, const job_control& job) { m.fit(x, job); };
+concept matrix_trainable = requires(M& m, const csr_matrix& x, const job_control& job) {
+  m.fit(x, job);
+};
 
 /// A recipe fitted on the interaction log itself (needs timestamps, event types or sessions).
 template <class M>
-concept log_trainable = requires(M& m, const interaction_log& log, const job_control& job) { m.fit(log, job); };
+concept log_trainable = requires(M& m, const interaction_log& log, const job_control& job) {
+  m.fit(log, job);
+};
 
 /// A model that recommends for a history given at query time (real-time events, new users).
 template <class M>
-concept history_recommender =
-    requires(const M& m, std::span<const index_t> items, std::span<const score_t> weights, index_t k,
-             const recommend_options& opts) {
-      { m.recommend_for_history(items, weights, k, opts) } -> std::same_as<topk_result>;
-    };
+concept history_recommender = requires(const M& m, std::span<const index_t> items, std::span<const score_t> weights,
+                                       index_t k, const recommend_options& opts) {
+  { m.recommend_for_history(items, weights, k, opts) } -> std::same_as<topk_result>;
+};
 
 }  // namespace recsys
 

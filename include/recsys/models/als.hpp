@@ -1,0 +1,897 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef RECSYS_MODELS_ALS_HPP
+#define RECSYS_MODELS_ALS_HPP
+
+/// @file
+/// recsys::als: implicit-feedback matrix factorisation by alternating least squares
+/// (Hu, Koren & Volinsky 2008), with an exact (Cholesky) and a conjugate-gradient solver
+/// (Takács, Pilászy & Tikk 2011), frequency-scaled regularisation (Rendle et al. 2021/22),
+/// real-time fold-in of new or updated users, and partial refits.
+///
+/// The objective, over the user x item weight matrix W (weights w >= 0, the stored entries are
+/// the observed pairs, p = 1 for them and p = 0 elsewhere):
+///
+///     L = sum_{u,i} c_ui (p_ui - x_u . y_i)^2 + sum_u lambda_u |x_u|^2 + sum_i lambda_i |y_i|^2
+///
+///     c_ui = 1 + alpha w_ui  (confidence hu, the paper)   or   alpha w_ui  (confidence linear,
+///            as the `implicit` library does), and c_ui = 1 for unobserved pairs;
+///     lambda_u = regularization * (n_u + unobserved_weight * num_items)^regularization_exponent
+///            (n_u = the user's number of interactions; exponent 0 gives a constant lambda),
+///            and symmetrically for items.
+///
+/// Each iteration solves every item against the fixed users, then every user against the
+/// fixed items, so the user factors of a fitted model are the solution against the final item
+/// factors: folding in a training user reproduces its factors (exactly, with the Cholesky
+/// solver). Users and items without interactions get zero factors (and are served by the
+/// popularity fallback of recsys::factor_model).
+///
+/// Factors are kept in the basis where the item factors' Gram matrix Y^T Y is diagonal (its
+/// eigenbasis, principal axes first). An orthogonal change of basis changes no score,
+/// similarity, explanation or loss; it makes the exact solves and fold-in cheaper (see
+/// recsys/detail/als_kernels.hpp and docs/als.md).
+
+#include <recsys/detail/als_kernels.hpp>
+#include <recsys/detail/params.hpp>
+#include <recsys/detail/select.hpp>
+#include <recsys/errors.hpp>
+#include <recsys/models/factor_model.hpp>
+#include <recsys/models/recommender.hpp>
+#include <recsys/parallel.hpp>
+#include <recsys/progress.hpp>
+#include <recsys/random.hpp>
+#include <recsys/types.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace recsys {
+
+/// How each row's least-squares system is solved.
+enum class als_solver {
+  cg,       ///< a fixed number of conjugate-gradient steps, warm-started (fast, approximate)
+  cholesky  ///< exact solve (Cholesky factorisation of the row's system)
+};
+
+/// How an interaction weight w becomes a confidence c.
+enum class als_confidence {
+  hu,     ///< c = 1 + alpha w (Hu, Koren & Volinsky)
+  linear  ///< c = alpha w (the `implicit` library's convention; c < 1 lowers the pair's weight)
+};
+
+/// Hyperparameters of recsys::als. Every field maps 1:1 to a `key=value` option of
+/// recsys::set_param (the command line's `--set`). Validated (validate()) when a
+/// model is built or fitted.
+struct als_config {
+  index_t factors = 64;                  ///< latent dimensions f (>= 1)
+  index_t iterations = 15;               ///< full sweeps (items then users) (>= 1)
+  double regularization = 0.1;           ///< lambda (>= 0)
+  double regularization_exponent = 1.0;  ///< nu: lambda_u = lambda (n_u + a0 N)^nu; 0 = constant lambda (>= 0)
+  double unobserved_weight = 0.0;        ///< a0 in the frequency of the line above (>= 0)
+  double alpha = 1.0;                    ///< confidence scale (> 0)
+  als_confidence confidence = als_confidence::hu;
+  als_solver solver = als_solver::cg;
+  index_t cg_steps = 3;       ///< CG steps per row and half-sweep (>= 1)
+  std::uint64_t seed = 42;    ///< initialisation seed
+  int num_threads = 0;        ///< 0 = default thread count
+  double init_scale = 0.1;    ///< initial factors ~ N(0, init_scale^2 / factors) (> 0)
+  bool compute_loss = false;  ///< evaluate the objective after every iteration
+
+  /// Checks every field.
+  /// @throws recsys::invalid_argument naming the field and its value.
+  void validate() const {
+    const als_config& c = *this;
+    const char* w = "als_config";
+    RECSYS_REQUIRE(c.factors >= 1 && c.factors <= 4096, w, "factors must be in [1, 4096] (got ", c.factors, ")");
+    RECSYS_REQUIRE(c.iterations >= 1, w, "iterations must be >= 1 (got ", c.iterations, ")");
+    RECSYS_REQUIRE(std::isfinite(c.regularization) && c.regularization >= 0, w,
+                   "regularization must be finite and >= 0 (got ", c.regularization, ")");
+    RECSYS_REQUIRE(std::isfinite(c.regularization_exponent) && c.regularization_exponent >= 0, w,
+                   "regularization_exponent must be finite and >= 0 (got ", c.regularization_exponent, ")");
+    RECSYS_REQUIRE(std::isfinite(c.unobserved_weight) && c.unobserved_weight >= 0, w,
+                   "unobserved_weight must be finite and >= 0 (got ", c.unobserved_weight, ")");
+    RECSYS_REQUIRE(std::isfinite(c.alpha) && c.alpha > 0, w, "alpha must be finite and > 0 (got ", c.alpha, ")");
+    RECSYS_REQUIRE(c.confidence == als_confidence::hu || c.confidence == als_confidence::linear, w,
+                   "confidence must be hu or linear (got ", static_cast<int>(c.confidence), ")");
+    RECSYS_REQUIRE(c.solver == als_solver::cg || c.solver == als_solver::cholesky, w,
+                   "solver must be cg or cholesky (got ", static_cast<int>(c.solver), ")");
+    RECSYS_REQUIRE(c.cg_steps >= 1, w, "cg_steps must be >= 1 (got ", c.cg_steps, ")");
+    RECSYS_REQUIRE(c.num_threads >= 0, w, "num_threads must be >= 0 (got ", c.num_threads, ")");
+    RECSYS_REQUIRE(std::isfinite(c.init_scale) && c.init_scale > 0, w, "init_scale must be finite and > 0 (got ",
+                   c.init_scale, ")");
+  }
+};
+
+/// The keys recsys::set_param accepts for an als_config, in documentation order.
+inline constexpr std::array<std::string_view, 13> als_param_keys{
+    "factors",           "iterations", "regularization", "regularization_exponent",
+    "unobserved_weight", "alpha",      "confidence",     "solver",
+    "cg_steps",          "seed",       "num_threads",    "init_scale",
+    "compute_loss"};
+
+/// Applies one hyperparameter given as text (the command line's `--set key=value`) to an
+/// als_config, then validates the whole config. Keys are recsys::als_param_keys: the integer
+/// parameters factors, iterations, cg_steps, seed, num_threads; the real ones regularization,
+/// regularization_exponent, unobserved_weight, alpha, init_scale; solver = cg | cholesky;
+/// confidence = hu | linear; compute_loss = true | false (also 1/0, yes/no, on/off).
+/// Values must be complete and exact ("64", "0.01", "1e-3"; no spaces).
+/// @throws recsys::invalid_argument for an unknown key, a malformed value, or a value out of
+///         range; the config is then left unchanged.
+/// @code
+///   recsys::als_config cfg;
+///   recsys::set_param(cfg, "factors", "128");
+///   recsys::set_param(cfg, "solver=cholesky");
+/// @endcode
+inline void set_param(als_config& cfg, std::string_view key, std::string_view value) {
+  constexpr const char* where = "als::set_param";
+  constexpr std::int64_t int_max = std::numeric_limits<index_t>::max();
+  als_config c = cfg;
+  if (key == "factors") {
+    c.factors = static_cast<index_t>(detail::parse_int(where, key, value, 1, 4096));
+  } else if (key == "iterations") {
+    c.iterations = static_cast<index_t>(detail::parse_int(where, key, value, 1, int_max));
+  } else if (key == "regularization") {
+    c.regularization = detail::parse_double(where, key, value);
+  } else if (key == "regularization_exponent") {
+    c.regularization_exponent = detail::parse_double(where, key, value);
+  } else if (key == "unobserved_weight") {
+    c.unobserved_weight = detail::parse_double(where, key, value);
+  } else if (key == "alpha") {
+    c.alpha = detail::parse_double(where, key, value);
+  } else if (key == "init_scale") {
+    c.init_scale = detail::parse_double(where, key, value);
+  } else if (key == "cg_steps") {
+    c.cg_steps = static_cast<index_t>(detail::parse_int(where, key, value, 1, int_max));
+  } else if (key == "seed") {
+    // The full 64-bit range: parsed as unsigned.
+    std::uint64_t x = 0;
+    const char* end = value.data() + value.size();
+    const auto [ptr, ec] = std::from_chars(value.data(), end, x);
+    RECSYS_REQUIRE(!value.empty() && ec == std::errc() && ptr == end, where, "'", key,
+                   "' needs an integer in [0, 2^64) (got '", value, "')");
+    c.seed = x;
+  } else if (key == "num_threads") {
+    c.num_threads = static_cast<int>(detail::parse_int(where, key, value, 0, 65536));
+  } else if (key == "compute_loss") {
+    c.compute_loss = detail::parse_bool(where, key, value);
+  } else if (key == "solver") {
+    c.solver = detail::parse_choice<als_solver>(where, key, value,
+                                                {{"cg", als_solver::cg}, {"cholesky", als_solver::cholesky}});
+  } else if (key == "confidence") {
+    c.confidence = detail::parse_choice<als_confidence>(
+        where, key, value, {{"hu", als_confidence::hu}, {"linear", als_confidence::linear}});
+  } else {
+    detail::unknown_param(
+        where, key,
+        {"factors", "iterations", "regularization", "regularization_exponent", "unobserved_weight", "alpha",
+         "confidence", "solver", "cg_steps", "seed", "num_threads", "init_scale", "compute_loss"});
+  }
+  c.validate();
+  cfg = c;
+}
+
+/// set_param for one "key=value" string.
+/// @throws recsys::invalid_argument when there is no '=' or as set_param(cfg, key, value).
+inline void set_param(als_config& cfg, std::string_view assignment) {
+  const auto eq = assignment.find('=');
+  RECSYS_REQUIRE(eq != std::string_view::npos, "als::set_param", "expected key=value (got '", assignment, "')");
+  set_param(cfg, assignment.substr(0, eq), assignment.substr(eq + 1));
+}
+
+/// One hyperparameter of als_config as text: its key for set_param, its value and a one-line
+/// help (the recipe registry's recipe_param).
+using als_param = recipe_param;
+
+namespace detail {
+template <class T>
+std::string param_text(T v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v ? "true" : "false";
+  } else {
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof(buf), v);  // shortest text that reads back exactly
+    return std::string(buf, r.ptr);
+  }
+}
+}  // namespace detail
+
+/// Every key set_param accepts, with its value in `cfg` as text (what set_param reads back
+/// exactly) and a one-line help, in als_param_keys order. With the default config: the
+/// defaults a recipe registry entry lists.
+[[nodiscard]] inline std::vector<als_param> als_params(const als_config& cfg = {}) {
+  using detail::param_text;
+  return {
+      {"factors", param_text(cfg.factors), "latent dimensions"},
+      {"iterations", param_text(cfg.iterations), "full sweeps: items, then users"},
+      {"regularization", param_text(cfg.regularization), "lambda"},
+      {"regularization_exponent", param_text(cfg.regularization_exponent),
+       "nu in lambda_u = lambda (n_u + a0 N)^nu; 0 = constant lambda"},
+      {"unobserved_weight", param_text(cfg.unobserved_weight), "a0 in the same formula"},
+      {"alpha", param_text(cfg.alpha), "confidence scale"},
+      {"confidence", cfg.confidence == als_confidence::hu ? "hu" : "linear",
+       "hu: c = 1 + alpha w; linear: c = alpha w"},
+      {"solver", cfg.solver == als_solver::cg ? "cg" : "cholesky",
+       "cg: fixed warm-started CG steps; cholesky: exact solves"},
+      {"cg_steps", param_text(cfg.cg_steps), "CG steps per row and half-sweep"},
+      {"seed", param_text(cfg.seed), "initialisation seed"},
+      {"num_threads", param_text(cfg.num_threads), "threads (0 = default)"},
+      {"init_scale", param_text(cfg.init_scale), "initial factors ~ N(0, init_scale^2 / factors)"},
+      {"compute_loss", param_text(cfg.compute_loss), "evaluate the objective after every iteration"},
+  };
+}
+
+/// What one training iteration did (als::training_history()).
+struct als_iteration_stats {
+  index_t iteration = 0;                                         ///< 0-based
+  double loss = std::numeric_limits<double>::quiet_NaN();        ///< objective L (compute_loss)
+  double validation = std::numeric_limits<double>::quiet_NaN();  ///< early-stopping metric
+  double seconds = 0;          ///< wall time of the two half-sweeps (loss and validation excluded)
+  double solve_seconds = 0;    ///< of which in the per-row solves
+  double prepare_seconds = 0;  ///< of which in Gram matrices, eigendecompositions and rotations
+  double solve_flops = 0;      ///< floating-point operations executed by the per-row solves
+};
+
+/// Implicit-feedback ALS. See the file comment for the model and docs/als.md for a guide.
+///
+/// Thread safety: const queries (recommend, score, similar_*, fold_in, recommend_for_history,
+/// explain) may run concurrently; fit and partial_fit may not run concurrently with anything.
+///
+/// @tparam Scalar float or double (factors and all solves).
+/// @code
+///   recsys::als_config cfg;
+///   cfg.factors = 64;
+///   recsys::als<> model(cfg);
+///   model.fit(user_items);                                   // csr_matrix, users x items
+///   auto top = model.recommend(user, 10);                    // excludes seen items
+///   auto live = model.recommend_for_history(items, {}, 10);  // real-time fold-in
+/// @endcode
+template <class Scalar = float>
+class als : public factor_model<Scalar> {
+  static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>, "als<Scalar>: float or double");
+  using base = factor_model<Scalar>;
+
+ public:
+  using typename base::matrix_type;
+  using typename base::vector_type;
+
+  /// Why a recommendation was made: the score and the history items that contributed most.
+  struct explanation {
+    /// The model's score for the item (popularity for an unknown user, NaN for an unknown item).
+    score_t score = 0;
+    /// History items with their contributions, largest first. With the Cholesky solver the
+    /// contributions of all history items sum to the score (up to rounding).
+    topk_result contributions;
+  };
+
+  als() = default;
+  /// @throws recsys::invalid_argument if the config is invalid.
+  explicit als(const als_config& config) : config_(config) { config_.validate(); }
+
+  [[nodiscard]] const als_config& config() const noexcept { return config_; }
+  /// Replaces the hyperparameters used by the next fit / partial_fit / fold-in.
+  void set_config(const als_config& config) {
+    config.validate();
+    config_ = config;
+  }
+
+  /// Per-iteration statistics of the last fit.
+  [[nodiscard]] const std::vector<als_iteration_stats>& training_history() const noexcept { return history_; }
+  /// Eigenvalues of item_factors()^T item_factors() (diagonal in the model's basis), descending.
+  [[nodiscard]] const vector_type& item_gram_eigenvalues() const noexcept { return item_eig_; }
+
+  /// Trains on a users x items matrix of non-negative weights.
+  ///
+  /// Progress: stages "als: item half-sweep" and "als: user half-sweep" (step = iteration,
+  /// done = rows solved), metric "loss" when compute_loss is set. Cancellation is checked
+  /// between rows; on cancellation (or a numerical error) the model keeps the factors of the
+  /// last completed iteration, or its state before fit() if no iteration completed.
+  /// @throws recsys::invalid_argument for an empty matrix or a negative / non-finite weight.
+  /// @throws recsys::numerical_error naming the row when its system cannot be solved
+  ///         (increase the regularization).
+  /// @throws recsys::cancelled when the job is cancelled.
+  void fit(const csr_matrix& user_items, const job_control& job = {}) { fit_impl(user_items, job, nullptr); }
+
+  /// fit() with validation-based early stopping (recsys::early_stopping, as BPR/WARP): after
+  /// every `stop.every`-th iteration and after the last one, `stop.metric(*this)` is called on
+  /// the fully queryable model (higher is better); training stops when `stop.patience`
+  /// evaluations in a row did not improve on the best one, and with `stop.restore_best` the
+  /// model keeps the factors of the best evaluated iteration (best_iteration();
+  /// training_history() lists every iteration that ran). An empty metric means no early
+  /// stopping. On cancellation or error with restore_best, the best evaluated iteration so far
+  /// is kept.
+  /// @throws recsys::invalid_argument if patience or every is below 1, and as fit().
+  void fit(const csr_matrix& user_items, const job_control& job, const early_stopping<als>& stop) {
+    RECSYS_REQUIRE(stop.patience >= 1, "als::fit", "early_stopping.patience must be >= 1 (got ", stop.patience, ")");
+    RECSYS_REQUIRE(stop.every >= 1, "als::fit", "early_stopping.every must be >= 1 (got ", stop.every, ")");
+    fit_impl(user_items, job, stop.metric ? &stop : nullptr);
+  }
+
+  /// The iteration (0-based) whose factors the model holds after early stopping with
+  /// restore_best; -1 when the last fit did not stop early on a metric.
+  [[nodiscard]] index_t best_iteration() const noexcept { return best_iteration_; }
+
+  /// Incremental update of a fitted model. `user_items` is the updated interaction matrix: the
+  /// existing users and items keep their indices, new ones are appended (rows >= num_users(),
+  /// columns >= num_items()). Item rows listed in `items` and all new items are re-solved
+  /// (exactly) against the current user factors, then user rows listed in `users` and all new
+  /// users against the updated item factors. Other rows keep their factors. On cancellation or
+  /// error the model is unchanged.
+  /// @throws recsys::invalid_argument if the model is not fitted, the matrix is smaller than
+  ///         the model, an index is out of range, or a weight is negative or not finite.
+  void partial_fit(const csr_matrix& user_items, std::span<const index_t> users, std::span<const index_t> items = {},
+                   const job_control& job = {});
+
+  /// Factors of a user with this history (real-time fold-in: one exact solve against the
+  /// item factors, no refit). `weights` empty means weight 1 for every item; duplicate items
+  /// are merged by summing their weights; items outside the catalogue are ignored (they have
+  /// no factors). A history with no known item gives zero factors. For a training user and its
+  /// training row this reproduces user_factors().row(user) (exactly, with the Cholesky solver).
+  /// @throws recsys::invalid_argument if the model is not fitted, the sizes differ, or a weight
+  ///         is negative or not finite.
+  [[nodiscard]] vector_type fold_in(std::span<const index_t> items, std::span<const score_t> weights = {}) const {
+    require_fitted("fold_in");
+    const history h = normalise_history("fold_in", items, weights, {});
+    return solve_history("fold_in", h);
+  }
+
+  /// Factors of an existing user after new events: its training row plus `new_items` (merged
+  /// by summing weights). An unknown user is folded in from the new events alone.
+  [[nodiscard]] vector_type fold_in_user(index_t user, std::span<const index_t> new_items,
+                                         std::span<const score_t> new_weights = {}) const {
+    require_fitted("fold_in_user");
+    const history h = normalise_history("fold_in_user", new_items, new_weights, user_row(user));
+    return solve_history("fold_in_user", h);
+  }
+
+  /// Top-k items for a history given at query time (recsys::history_recommender): fold-in,
+  /// then the shared query path; the history's items are excluded when opts.exclude_seen.
+  /// A history without any known item gets the popularity ranking.
+  [[nodiscard]] topk_result recommend_for_history(std::span<const index_t> items, std::span<const score_t> weights,
+                                                  index_t k, const recommend_options& opts = {}) const {
+    RECSYS_REQUIRE(k >= 0, "recommend_for_history", "k must be >= 0 (got ", k, ")");
+    require_fitted("recommend_for_history");
+    const history h = normalise_history("recommend_for_history", items, weights, {});
+    if (h.items.empty()) return this->recommend(invalid_index, k, opts);
+    const vector_type x = solve_history("recommend_for_history", h);
+    return this->recommend_for_vector(x, k, opts, h.items);
+  }
+
+  /// Which history items made `item` score as it does for `user` (as implicit's explain):
+  /// with A_u the user's weighted system, score = y_i . A_u^-1 sum_j c_j y_j, so history item j
+  /// contributes c_j y_j . A_u^-1 y_i. Returns the k largest contributions.
+  [[nodiscard]] explanation explain(index_t user, index_t item, index_t k = 10) const {
+    RECSYS_REQUIRE(k >= 0, "explain", "k must be >= 0 (got ", k, ")");
+    require_fitted("explain");
+    explanation e;
+    if (!this->is_known_user(user) || item < 0 || item >= this->num_items()) {
+      const std::array<index_t, 1> one{item};
+      e.score = this->score(user, one)[0];
+      return e;
+    }
+    const history h = normalise_history("explain", {}, {}, user_row(user));
+    return explain_history_impl(h, item, k, this->user_factors_.row(user).transpose());
+  }
+
+  /// explain() for a history given at query time (the folded-in user's score and contributions).
+  [[nodiscard]] explanation explain_history(std::span<const index_t> items, std::span<const score_t> weights,
+                                            index_t item, index_t k = 10) const {
+    RECSYS_REQUIRE(k >= 0, "explain_history", "k must be >= 0 (got ", k, ")");
+    require_fitted("explain_history");
+    const history h = normalise_history("explain_history", items, weights, {});
+    if (item < 0 || item >= this->num_items()) {
+      explanation e;
+      e.score = std::numeric_limits<score_t>::quiet_NaN();
+      return e;
+    }
+    const vector_type x = solve_history("explain_history", h);
+    return explain_history_impl(h, item, k, x);
+  }
+
+ private:
+  using solver_t = detail::als_row_solver<Scalar>;
+  using side_t = detail::als_fixed_side<Scalar>;
+  using basis_t = detail::als_basis<Scalar>;
+  using clock = std::chrono::steady_clock;
+
+  struct history {
+    std::vector<index_t> items;  // sorted, unique, in the catalogue
+    std::vector<score_t> weights;
+  };
+
+  struct row_source {  // the side being solved
+    const csr_matrix* rows;
+    std::vector<index_t> order;  // non-empty rows, most interactions first
+    std::vector<index_t> empty;  // rows without interactions
+    std::vector<Scalar> lambda;
+    const char* noun;  // "user" / "item"
+  };
+
+  void require_fitted(const char* where) const {
+    RECSYS_REQUIRE(this->is_fitted(), where, "the model is not fitted yet (call fit first)");
+  }
+
+  static double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
+
+  /// lambda_r = regularization * (n_r + unobserved_weight * others)^exponent
+  Scalar row_lambda(Eigen::Index n, Eigen::Index others) const {
+    if (config_.regularization_exponent == 0.0) return static_cast<Scalar>(config_.regularization);
+    const double freq = static_cast<double>(n) + config_.unobserved_weight * static_cast<double>(others);
+    return static_cast<Scalar>(config_.regularization * std::pow(freq, config_.regularization_exponent));
+  }
+
+  static void check_weights(const csr_matrix& m, const char* where) {
+    const score_t* v = m.valuePtr();
+    const auto* outer = m.outerIndexPtr();
+    for (Eigen::Index r = 0; r < m.rows(); ++r)
+      for (auto p = outer[r]; p < outer[r + 1]; ++p)
+        RECSYS_REQUIRE(std::isfinite(v[p]) && v[p] >= 0.0f, where, "the weight of (row ", r, ", column ",
+                       m.innerIndexPtr()[p], ") is ", v[p], "; ALS needs finite weights >= 0");
+  }
+
+  row_source make_source(const csr_matrix& m, Eigen::Index others, const char* noun) const {
+    row_source s;
+    s.rows = &m;
+    s.noun = noun;
+    const auto* outer = m.outerIndexPtr();
+    s.lambda.resize(static_cast<std::size_t>(m.rows()));
+    for (index_t r = 0; r < m.rows(); ++r) {
+      const auto n = outer[r + 1] - outer[r];
+      s.lambda[static_cast<std::size_t>(r)] = row_lambda(n, others);
+      (n > 0 ? s.order : s.empty).push_back(r);
+    }
+    // Longest rows first: dynamic scheduling then balances skewed degrees.
+    std::stable_sort(s.order.begin(), s.order.end(),
+                     [&](index_t a, index_t b) { return outer[a + 1] - outer[a] > outer[b + 1] - outer[b]; });
+    return s;
+  }
+
+  static detail::als_row row_of(const csr_matrix& m, index_t r) {
+    const auto* outer = m.outerIndexPtr();
+    return {m.innerIndexPtr() + outer[r], m.valuePtr() + outer[r], static_cast<Eigen::Index>(outer[r + 1] - outer[r])};
+  }
+
+  side_t make_side(const matrix_type& factors, const basis_t& b) const {
+    side_t s;
+    s.factors = &factors;
+    s.eig = &b.eig;
+    s.eig_min = b.eig_min;
+    s.eig_max = b.eig_max;
+    s.confidence = config_.confidence == als_confidence::hu ? detail::als_confidence_kind::hu
+                                                            : detail::als_confidence_kind::linear;
+    s.alpha = static_cast<Scalar>(config_.alpha);
+    return s;
+  }
+
+  [[noreturn]] void throw_row_error(const char* where, detail::als_row_status st, const std::string& subject,
+                                    double lambda, const side_t& side) const {
+    const std::string reg =
+        detail::str(" (regularization ", config_.regularization, ", lambda of this row ", lambda, ")");
+    switch (st) {
+      case detail::als_row_status::singular:
+        detail::throw_numerical_error(
+            where, "the system of ", subject, " is numerically singular: Y^T Y + lambda I has eigenvalues from ",
+            side.eig_min + lambda, " to ", side.eig_max + lambda, reg, "; increase the regularization");
+      case detail::als_row_status::not_positive_definite:
+        detail::throw_numerical_error(where, "the system of ", subject, " is not positive definite", reg,
+                                      "; increase the regularization (or use confidence hu, whose weights "
+                                      "never lower a pair below the unobserved weight)");
+      default:
+        detail::throw_numerical_error(where, "solving the system of ", subject, " produced NaN or infinity", reg,
+                                      "; check the scale of the weights and alpha, or increase the regularization");
+    }
+  }
+
+  /// Solves the rows of `src` against `side` into `out`. CG updates `out` in place (warm start).
+  /// Returns the executed flops.
+  double half_sweep(const char* where, const row_source& src, const side_t& side, matrix_type& out, bool cg,
+                    const job_control& job, const std::string& stage, index_t iteration, index_t iterations,
+                    std::vector<solver_t>& scratch) const {
+    progress_reporter rep(job, stage, static_cast<std::int64_t>(src.order.size()), iteration, iterations);
+    for (index_t r : src.empty) out.row(r).setZero();
+    constexpr std::int64_t block = 16;
+    const auto n = static_cast<std::int64_t>(src.order.size());
+    parallel_options po;
+    po.num_threads = config_.num_threads;
+    const int steps = config_.cg_steps;
+    parallel_for(0, (n + block - 1) / block, po, [&](std::int64_t b, int tid) {
+      solver_t& s = scratch[static_cast<std::size_t>(tid)];
+      const std::int64_t lo = b * block, hi = std::min(n, lo + block);
+      for (std::int64_t k = lo; k < hi; ++k) {
+        rep.check();
+        const index_t r = src.order[static_cast<std::size_t>(k)];
+        const Scalar lambda = src.lambda[static_cast<std::size_t>(r)];
+        const detail::als_row row = row_of(*src.rows, r);
+        const auto st = cg ? s.solve_cg(side, row, lambda, out.row(r).data(), steps)
+                           : s.solve_exact(side, row, lambda, out.row(r).data());
+        if (st != detail::als_row_status::ok)
+          throw_row_error(where, st,
+                          detail::str(src.noun, " ", r, " (iteration ", iteration, ", ", stage.substr(5), ")"),
+                          static_cast<double>(lambda), side);
+      }
+      rep.advance(hi - lo);
+    });
+    rep.finish();
+    double flops = 0;
+    for (auto& s : scratch) {
+      flops += s.flops();
+      s.reset_flops();
+    }
+    return flops;
+  }
+
+  matrix_type init_factors(const row_source& src, index_t f, std::string_view tag) const {
+    matrix_type m = matrix_type::Zero(src.rows->rows(), f);
+    const double scale = config_.init_scale / std::sqrt(static_cast<double>(f));
+    parallel_options po;
+    po.num_threads = config_.num_threads;
+    po.chunk = 256;
+    po.min_parallel = 4096;  // rows: below this a thread start costs more than the draws
+    const std::uint64_t t = stream_tag(tag);
+    parallel_for(0, static_cast<std::int64_t>(src.order.size()), po, [&](std::int64_t k) {
+      const index_t r = src.order[static_cast<std::size_t>(k)];
+      rng g(config_.seed, t, static_cast<std::uint64_t>(r));  // one stream per row
+      for (index_t j = 0; j < f; ++j) m(r, j) = static_cast<Scalar>(g.normal() * scale);
+    });
+    return m;
+  }
+
+  double objective(const row_source& users, const row_source& items, const matrix_type& x, const matrix_type& y,
+                   const Eigen::MatrixXd& gram_x, const Eigen::MatrixXd& gram_y) const {
+    const basis_t none;
+    const side_t side = make_side(y, none);
+    parallel_options po;
+    po.num_threads = config_.num_threads;
+    const double dense = (gram_x.array() * gram_y.array()).sum();
+    const double obs = parallel_reduce(
+        0, static_cast<std::int64_t>(x.rows()), 256, po, 0.0,
+        [&](std::int64_t lo, std::int64_t hi) {
+          double acc = 0;
+          for (std::int64_t u = lo; u < hi; ++u) {
+            const auto r = row_of(*users.rows, static_cast<index_t>(u));
+            if (r.size == 0) continue;
+            acc += static_cast<double>(users.lambda[static_cast<std::size_t>(u)]) *
+                   static_cast<double>(x.row(u).squaredNorm());
+            for (Eigen::Index j = 0; j < r.size; ++j) {
+              const double s = static_cast<double>(x.row(u).dot(y.row(r.index[j])));
+              const double c = static_cast<double>(side.confidence_of(r.weight[j]));
+              acc += c * (1.0 - s) * (1.0 - s) - s * s;
+            }
+          }
+          return acc;
+        },
+        [](double a, double b) { return a + b; });
+    const double reg_items = parallel_reduce(
+        0, static_cast<std::int64_t>(y.rows()), 1024, po, 0.0,
+        [&](std::int64_t lo, std::int64_t hi) {
+          double acc = 0;
+          for (std::int64_t i = lo; i < hi; ++i)
+            acc += static_cast<double>(items.lambda[static_cast<std::size_t>(i)]) *
+                   static_cast<double>(y.row(i).squaredNorm());
+          return acc;
+        },
+        [](double a, double b) { return a + b; });
+    return dense + obs + reg_items;
+  }
+
+  /// Makes (x, y, eig) the model's state.
+  void install(matrix_type x, matrix_type y, const basis_t& b, const csr_matrix& seen, bool same_seen) {
+    if (same_seen) {
+      this->user_factors_ = std::move(x);
+      this->item_factors_ = std::move(y);
+      this->refresh_derived();
+    } else {
+      this->set_model(std::move(x), std::move(y), vector_type{}, seen);
+    }
+    item_eig_ = b.eig;
+    item_eig_min_ = b.eig_min;
+    item_eig_max_ = b.eig_max;
+  }
+
+  void fit_impl(const csr_matrix& input, const job_control& job, const early_stopping<als>* stop);
+
+  // --- fold-in / explain -------------------------------------------------------------------
+
+  struct row_ref {
+    std::span<const index_t> items;
+    std::span<const score_t> weights;
+  };
+  row_ref user_row(index_t user) const {
+    if (user < 0 || user >= this->seen_.rows()) return {};
+    const auto* outer = this->seen_.outerIndexPtr();
+    const auto b = outer[user], n = outer[user + 1] - b;
+    return {{this->seen_.innerIndexPtr() + b, static_cast<std::size_t>(n)},
+            {this->seen_.valuePtr() + b, static_cast<std::size_t>(n)}};
+  }
+
+  history normalise_history(const char* where, std::span<const index_t> items, std::span<const score_t> weights,
+                            row_ref base_row) const {
+    RECSYS_REQUIRE(weights.empty() || weights.size() == items.size(), where, "got ", items.size(), " items but ",
+                   weights.size(), " weights");
+    std::vector<std::pair<index_t, score_t>> all;
+    all.reserve(items.size() + base_row.items.size());
+    for (std::size_t j = 0; j < base_row.items.size(); ++j) all.emplace_back(base_row.items[j], base_row.weights[j]);
+    for (std::size_t j = 0; j < items.size(); ++j) {
+      const score_t w = weights.empty() ? score_t(1) : weights[j];
+      RECSYS_REQUIRE(std::isfinite(w) && w >= 0.0f, where, "weight ", j, " is ", w,
+                     "; weights must be finite and >= 0");
+      if (items[j] >= 0 && items[j] < this->num_items()) all.emplace_back(items[j], w);
+    }
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    history h;
+    for (const auto& [i, w] : all) {
+      if (!h.items.empty() && h.items.back() == i)
+        h.weights.back() += w;
+      else {
+        h.items.push_back(i);
+        h.weights.push_back(w);
+      }
+    }
+    return h;
+  }
+
+  basis_t query_basis() const {
+    basis_t b;
+    b.eig = item_eig_;
+    b.eig_min = item_eig_min_;
+    b.eig_max = item_eig_max_;
+    return b;
+  }
+
+  vector_type solve_history(const char* where, const history& h, const Scalar* rhs = nullptr) const {
+    const basis_t b = query_basis();
+    const side_t side = make_side(this->item_factors_, b);
+    solver_t s(this->num_factors());
+    vector_type x(this->num_factors());
+    const detail::als_row row{h.items.data(), h.weights.data(), static_cast<Eigen::Index>(h.items.size())};
+    const Scalar lambda = row_lambda(row.size, this->num_items());
+    const auto st = s.solve_exact(side, row, lambda, x.data(), rhs);
+    if (st != detail::als_row_status::ok)
+      throw_row_error(where, st, detail::str("the folded-in history (", row.size, " known items)"),
+                      static_cast<double>(lambda), side);
+    return x;
+  }
+
+  explanation explain_history_impl(const history& h, index_t item, index_t k, const vector_type& x) const {
+    explanation e;
+    e.score = static_cast<score_t>(this->item_factors_.row(item).dot(x.transpose()));
+    if (h.items.empty()) return e;
+    const vector_type yi = this->item_factors_.row(item).transpose();
+    const vector_type v = solve_history("explain", h, yi.data());  // A^-1 y_i
+    const basis_t b = query_basis();
+    const side_t side = make_side(this->item_factors_, b);
+    detail::topk_heap heap(std::min<index_t>(k, static_cast<index_t>(h.items.size())));
+    for (std::size_t j = 0; j < h.items.size(); ++j) {
+      const Scalar c = side.confidence_of(h.weights[j]);
+      heap.push(static_cast<score_t>(c * this->item_factors_.row(h.items[j]).dot(v.transpose())), h.items[j]);
+    }
+    heap.drain_into(e.contributions);
+    return e;
+  }
+
+  als_config config_{};
+  std::vector<als_iteration_stats> history_;
+  index_t best_iteration_ = -1;
+  vector_type item_eig_;
+  double item_eig_min_ = 0.0;
+  double item_eig_max_ = 0.0;
+};
+
+template <class Scalar>
+void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, const early_stopping<als>* stop) {
+  config_.validate();
+  RECSYS_REQUIRE(input.rows() > 0 && input.cols() > 0, "als::fit", "the interaction matrix is empty (", input.rows(),
+                 " x ", input.cols(), ")");
+  csr_matrix compressed;
+  const csr_matrix* xp = &input;
+  if (!input.isCompressed()) {
+    compressed = input;
+    compressed.makeCompressed();
+    xp = &compressed;
+  }
+  const csr_matrix& x = *xp;
+  check_weights(x, "als::fit");
+  csr_matrix xt = x.transpose();
+  xt.makeCompressed();
+
+  const index_t f = config_.factors;
+  const bool cg = config_.solver == als_solver::cg;
+  const index_t iterations = config_.iterations;
+  const row_source users = make_source(x, x.cols(), "user");
+  const row_source items = make_source(xt, x.rows(), "item");
+  const int threads = max_threads(parallel_options{config_.num_threads});
+  std::vector<solver_t> scratch;
+  scratch.reserve(static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) scratch.emplace_back(f);
+
+  // Committed state (the last completed iteration) and two work buffers; they swap roles at
+  // every commit, so memory is touched (and page-faulted) in the first iteration only.
+  matrix_type xc = init_factors(users, f, "als.init.users");
+  matrix_type yc = init_factors(items, f, "als.init.items");
+  matrix_type xw, yw;
+  basis_t committed_basis;
+  Eigen::MatrixXd gram_x = detail::als_gram(xc, config_.num_threads);
+
+  std::vector<als_iteration_stats> hist;
+  index_t completed = 0;
+  bool installed = false;
+  // Early stopping.
+  double best_metric = -std::numeric_limits<double>::infinity();
+  index_t best_iter = -1, since_best = 0;
+  matrix_type best_x, best_y;
+  basis_t best_basis;
+
+  const auto install_current = [&](bool copy) {
+    if (copy)
+      install(xc, yc, committed_basis, x, installed);
+    else
+      install(std::move(xc), std::move(yc), committed_basis, x, installed);
+    installed = true;
+  };
+
+  // Installs the best evaluated iteration (early stopping with restore_best) or the last completed one.
+  const auto finish = [&](bool failed) {
+    const bool restore = stop && stop->restore_best && best_iter >= 0 && best_iter + 1 != completed;
+    if (restore)
+      install(std::move(best_x), std::move(best_y), best_basis, x, installed);
+    else
+      install_current(false);
+    best_iteration_ = stop && stop->restore_best && best_iter >= 0 ? best_iter : -1;
+    if (failed)
+      history_ = hist;
+    else
+      history_ = std::move(hist);
+  };
+
+  try {
+    for (index_t it = 0; it < iterations; ++it) {
+      als_iteration_stats st;
+      st.iteration = it;
+      const auto t0 = clock::now();
+      // Item half-sweep: items against the fixed users, in the eigenbasis of X^T X.
+      auto tp = clock::now();
+      const basis_t bx = detail::als_eigenbasis<Scalar>(gram_x);
+      detail::als_rotate(xc, bx.q, xw, config_.num_threads);
+      if (cg)
+        detail::als_rotate(yc, bx.q, yw, config_.num_threads);  // warm start
+      else
+        yw.resize(yc.rows(), f);
+      st.prepare_seconds += seconds_since(tp);
+      tp = clock::now();
+      st.solve_flops += half_sweep("als::fit", items, make_side(xw, bx), yw, cg, job, "als: item half-sweep", it,
+                                   iterations, scratch);
+      st.solve_seconds += seconds_since(tp);
+      // User half-sweep: users against the new items, in the eigenbasis of Y^T Y. The rotated old
+      // user factors in xw are the CG warm start; the Cholesky solver simply overwrites them.
+      tp = clock::now();
+      basis_t by = detail::als_eigenbasis<Scalar>(detail::als_gram(yw, config_.num_threads));
+      detail::als_rotate(yw, by.q, yw, config_.num_threads);
+      if (cg) detail::als_rotate(xw, by.q, xw, config_.num_threads);
+      st.prepare_seconds += seconds_since(tp);
+      tp = clock::now();
+      st.solve_flops += half_sweep("als::fit", users, make_side(yw, by), xw, cg, job, "als: user half-sweep", it,
+                                   iterations, scratch);
+      st.solve_seconds += seconds_since(tp);
+      tp = clock::now();
+      gram_x = detail::als_gram(xw, config_.num_threads);  // for the loss and the next item half-sweep
+      st.prepare_seconds += seconds_since(tp);
+      // Commit.
+      std::swap(xc, xw);
+      std::swap(yc, yw);
+      committed_basis = std::move(by);
+      completed = it + 1;
+      st.seconds = seconds_since(t0);
+      if (config_.compute_loss) {
+        st.loss = objective(users, items, xc, yc, gram_x, detail::als_gram(yc, config_.num_threads));
+        if (job.progress) {
+          progress_reporter rep(job, "als: loss", 0, it, iterations);
+          rep.set_metric("loss", st.loss);
+          rep.finish();
+        }
+      }
+      bool stop_now = false;
+      if (stop && ((it + 1) % stop->every == 0 || it + 1 == iterations)) {
+        install_current(true);
+        st.validation = stop->metric(*this);
+        if (st.validation > best_metric) {
+          best_metric = st.validation;
+          best_iter = it;
+          since_best = 0;
+          if (stop->restore_best) {
+            best_x = xc;
+            best_y = yc;
+            best_basis = committed_basis;
+          }
+        } else if (++since_best >= stop->patience) {
+          stop_now = true;
+        }
+      }
+      hist.push_back(st);
+      if (stop_now) break;
+    }
+  } catch (...) {
+    if (completed > 0) finish(true);
+    throw;
+  }
+  finish(false);
+}
+
+template <class Scalar>
+void als<Scalar>::partial_fit(const csr_matrix& input, std::span<const index_t> users, std::span<const index_t> items,
+                              const job_control& job) {
+  require_fitted("partial_fit");
+  config_.validate();
+  const index_t old_users = this->num_users(), old_items = this->num_items();
+  RECSYS_REQUIRE(input.rows() >= old_users && input.cols() >= old_items, "als::partial_fit", "the matrix is ",
+                 input.rows(), " x ", input.cols(), " but the model already has ", old_users, " users and ", old_items,
+                 " items (new users and items are appended, never removed)");
+  csr_matrix x = input;
+  x.makeCompressed();
+  check_weights(x, "als::partial_fit");
+  csr_matrix xt = x.transpose();
+  xt.makeCompressed();
+  const index_t nu = static_cast<index_t>(x.rows()), ni = static_cast<index_t>(x.cols()), f = this->num_factors();
+
+  const auto select = [&](std::span<const index_t> given, index_t old_n, index_t new_n, const char* noun) {
+    std::vector<index_t> rows;
+    for (index_t r : given) {
+      RECSYS_REQUIRE(r >= 0 && r < new_n, "als::partial_fit", noun, " ", r, " out of range [0, ", new_n, ")");
+      rows.push_back(r);
+    }
+    for (index_t r = old_n; r < new_n; ++r) rows.push_back(r);
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    return rows;
+  };
+  const std::vector<index_t> user_rows = select(users, old_users, nu, "user");
+  const std::vector<index_t> item_rows = select(items, old_items, ni, "item");
+
+  row_source usrc = make_source(x, ni, "user");
+  row_source isrc = make_source(xt, nu, "item");
+  // Restrict each source to the rows to update (keeping longest-first order).
+  const auto restrict_to = [](row_source& s, const std::vector<index_t>& rows) {
+    std::vector<char> keep(s.lambda.size(), 0);
+    for (index_t r : rows) keep[static_cast<std::size_t>(r)] = 1;
+    std::erase_if(s.order, [&](index_t r) { return !keep[static_cast<std::size_t>(r)]; });
+    std::erase_if(s.empty, [&](index_t r) { return !keep[static_cast<std::size_t>(r)]; });
+  };
+  restrict_to(usrc, user_rows);
+  restrict_to(isrc, item_rows);
+
+  matrix_type xw = matrix_type::Zero(nu, f), yw = matrix_type::Zero(ni, f);
+  xw.topRows(old_users) = this->user_factors_;
+  yw.topRows(old_items) = this->item_factors_;
+  std::vector<solver_t> scratch;
+  const int threads = max_threads(parallel_options{config_.num_threads});
+  for (int t = 0; t < threads; ++t) scratch.emplace_back(f);
+
+  if (!item_rows.empty()) {
+    const basis_t bx = detail::als_eigenbasis<Scalar>(detail::als_gram(xw, config_.num_threads));
+    detail::als_rotate(xw, bx.q, xw, config_.num_threads);
+    detail::als_rotate(yw, bx.q, yw, config_.num_threads);
+    half_sweep("als::partial_fit", isrc, make_side(xw, bx), yw, false, job, "als: partial item update", 0, 1, scratch);
+  }
+  // Always end in the eigenbasis of the final item Gram matrix (what fold-in relies on).
+  const basis_t by = detail::als_eigenbasis<Scalar>(detail::als_gram(yw, config_.num_threads));
+  detail::als_rotate(yw, by.q, yw, config_.num_threads);
+  detail::als_rotate(xw, by.q, xw, config_.num_threads);
+  if (!user_rows.empty())
+    half_sweep("als::partial_fit", usrc, make_side(yw, by), xw, false, job, "als: partial user update", 0, 1, scratch);
+  install(std::move(xw), std::move(yw), by, x, false);
+}
+
+}  // namespace recsys
+
+#endif  // RECSYS_MODELS_ALS_HPP
