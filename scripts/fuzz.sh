@@ -35,11 +35,14 @@ cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]/#/fuzz_}"
 
 status=0
 for t in "${targets[@]}"; do
-  mkdir -p "$WORK_DIR/$t" "$WORK_DIR/$t-artifacts"
+  # libFuzzer ends with _Exit (no atexit handlers): model_store's scratch directories go to a
+  # TMPDIR inside the work folder rather than piling up in /tmp.
+  mkdir -p "$WORK_DIR/$t" "$WORK_DIR/$t-artifacts" "$WORK_DIR/tmp"
+  tmp_dir=$(cd "$WORK_DIR/tmp" && pwd)
   log="$WORK_DIR/$t.log"
   echo "fuzz: $t for ${seconds}s"
   # shellcheck disable=SC2086
-  if ! UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+  if ! TMPDIR="$tmp_dir" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
       nice -n 10 "$BUILD_DIR/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
       -timeout=10 -print_final_stats=1 -dict="fuzz/dict/${dict[$t]}.dict" \
       -artifact_prefix="$WORK_DIR/$t-artifacts/" ${FUZZ_ARGS:-} "$WORK_DIR/$t" "fuzz/corpus/$t" >"$log" 2>&1; then
