@@ -110,6 +110,7 @@ void print_json(const json& j);
 /// The registered subcommand groups (one function per source file).
 void add_core_commands(CLI::App& app);
 void add_item_commands(CLI::App& app);
+void add_lifecycle_commands(CLI::App& app);
 
 }  // namespace recsys::cli
 

@@ -128,11 +128,13 @@ void add_train_command(CLI::App& app) {
     common_options common;
     data_options data;
     recipe_options recipe;
+    std::string save;
   };
   auto o = std::make_shared<opts>();
   auto* cmd = app.add_subcommand("train", "train a recipe on all the data and report what was fitted");
   add_data_options(*cmd, o->data, false);
   add_recipe_options(*cmd, o->recipe);
+  cmd->add_option("--save", o->save, "write the trained model to this directory (replaced atomically; see docs/lifecycle.md)");
   add_common(*cmd, o->common);
   cmd->callback([o] {
     auto model = make_cli_model(o->recipe, o->common);
@@ -141,6 +143,7 @@ void add_train_command(CLI::App& app) {
     stopwatch clock;
     model->fit(log, progress.job());
     const double fit_seconds = clock.seconds();
+    if (!o->save.empty()) model->save(o->save);
     if (o->common.json) {
       json out;
       out["command"] = "train";
@@ -149,12 +152,14 @@ void add_train_command(CLI::App& app) {
       out["data"] = report_json(log.report);
       out["model"] = {{"users", model->num_users()}, {"items", model->num_items()}, {"interactions", log.size()}};
       out["timings"] = {{"fit_seconds", fit_seconds}};
+      if (!o->save.empty()) out["saved"] = o->save;
       print_json(out);
       return;
     }
     std::printf("%s\n", log.report.summary().c_str());
     std::printf("trained %s on %zu interactions (%lld users x %lld items) in %.3f s\n", model->recipe().c_str(), log.size(),
                 static_cast<long long>(model->num_users()), static_cast<long long>(model->num_items()), fit_seconds);
+    if (!o->save.empty()) std::printf("saved to %s\n", o->save.c_str());
   });
 }
 
@@ -163,6 +168,7 @@ void add_recommend_command(CLI::App& app) {
     common_options common;
     data_options data;
     recipe_options recipe;
+    std::string model;
     std::string user;
     index_t k = 10;
     bool include_seen = false;
@@ -171,23 +177,31 @@ void add_recommend_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("recommend", "recommend items for a user, with scores (best first)");
   add_data_options(*cmd, o->data, false);
   add_recipe_options(*cmd, o->recipe);
+  cmd->add_option("--model", o->model, "serve a model saved by `train --save` (instead of training on --data)");
   cmd->add_option("--user", o->user, "external USER_ID")->required();
   cmd->add_option("-k,--k", o->k, "number of items")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--include-seen", o->include_seen, "also return items the user already interacted with");
   add_common(*cmd, o->common);
   cmd->callback([o] {
-    auto model = make_cli_model(o->recipe, o->common);
-    const interaction_log log = load_data(o->data);
-    progress_display progress(!o->common.quiet);
-    model->fit(log, progress.job());
-    const std::optional<index_t> user = log.user_ids.find(o->user);
+    std::unique_ptr<recsys::model> model;
+    if (!o->model.empty()) {
+      if (!o->data.data.empty()) throw invalid_argument("recommend: give either --model DIR or --data FILE, not both");
+      model = load_model(o->model);
+    } else {
+      model = make_cli_model(o->recipe, o->common);
+      const interaction_log log = load_data(o->data);
+      progress_display progress(!o->common.quiet);
+      model->fit(log, progress.job());
+    }
+    const id_map<std::string>& item_ids = model->item_ids();
+    const std::optional<index_t> user = model->user_ids().find(o->user);
     recommend_options ro;
     ro.exclude_seen = !o->include_seen;
     const topk_result top = model->recommend(user.value_or(invalid_index), o->k, ro);
     if (o->common.json) {
       json items = json::array();
       for (std::size_t j = 0; j < top.size(); ++j)
-        items.push_back({{"item", log.item_ids.id(top.ids[j])}, {"score", top.scores[j]}});
+        items.push_back({{"item", item_ids.id(top.ids[j])}, {"score", top.scores[j]}});
       print_json({{"command", "recommend"},
                   {"recipe", model->recipe()},
                   {"user", o->user},
@@ -197,7 +211,7 @@ void add_recommend_command(CLI::App& app) {
     }
     if (!user) std::fprintf(stderr, "recsys: user '%s' is not in the data: the recipe's fallback answers\n", o->user.c_str());
     for (std::size_t j = 0; j < top.size(); ++j)
-      std::printf("%2zu  %-24s %.6g\n", j + 1, log.item_ids.id(top.ids[j]).c_str(), static_cast<double>(top.scores[j]));
+      std::printf("%2zu  %-24s %.6g\n", j + 1, item_ids.id(top.ids[j]).c_str(), static_cast<double>(top.scores[j]));
   });
 }
 

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("recsys ") + recsys::version_string);
   recsys::cli::add_core_commands(app);
   recsys::cli::add_item_commands(app);
+  recsys::cli::add_lifecycle_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,25 +7,45 @@
 /// tool, the evaluator, AutoML and pipelines treat all recipes alike. Adding a recipe means
 /// adding one entry to recipes() below — nothing else switches on recipe names.
 ///
+/// Every model made here can be saved to a model directory and loaded back (docs/lifecycle.md):
+/// model::save(dir) writes the recipe, its hyperparameters, the training user / item id maps, a
+/// training data summary and the model's own arrays; load_model(dir) reads the recipe from the
+/// manifest and restores the model through this registry. A loaded model answers every query
+/// exactly (bitwise) as the saved one did.
+///
 /// @code
 ///   auto m = recsys::make_model("popularity", {{"last_days", "90"}});
 ///   m->fit(train_log);
 ///   recsys::topk_result top = m->recommend(user, 10);
+///   m->save("my-model");
+///   auto served = recsys::load_model("my-model");          // any recipe
+///   auto u = served->user_ids().find("alice");             // external id -> index
 ///   for (const auto& r : recsys::recipes()) std::puts(r.name.c_str());
 /// @endcode
 
+#include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/matrix.hpp>
+#include <recsys/detail/json.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/io/model_store.hpp>
 #include <recsys/models/als.hpp>
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/models/popularity.hpp>
 #include <recsys/models/recommender.hpp>
+#include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
+#include <recsys/random.hpp>
 #include <recsys/types.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -35,8 +55,112 @@
 
 namespace recsys {
 
-/// A recipe's model behind one interface: fit on a training log, then query. Queries are const
-/// and thread-safe, as the wrapped model's are.
+/// What a model was trained on: stored in its manifest ("data") so a served model can say.
+struct training_summary {
+  std::string source;                ///< the log's report.source (file name or description)
+  std::int64_t events = 0;           ///< rows of the training log
+  index_t users = 0;                 ///< size of the user id map (the model's user indices)
+  index_t items = 0;                 ///< size of the item id map (the model's item indices)
+  index_t active_users = 0;          ///< users with at least one training event
+  index_t active_items = 0;          ///< items with at least one training event
+  timestamp_t first_timestamp = 0;   ///< oldest training event (0 for an empty log)
+  timestamp_t last_timestamp = 0;    ///< newest training event
+  std::vector<std::string> event_types;  ///< the log's EVENT_TYPE names
+  double fit_seconds = 0;            ///< wall time of fit()
+
+  /// The summary of a training log (fit_seconds left 0).
+  [[nodiscard]] static training_summary of(const interaction_log& log) {
+    training_summary s;
+    s.source = log.report.source;
+    s.events = static_cast<std::int64_t>(log.size());
+    s.users = log.num_users();
+    s.items = log.num_items();
+    std::vector<char> u(static_cast<std::size_t>(log.num_users()), 0), i(static_cast<std::size_t>(log.num_items()), 0);
+    for (std::size_t r = 0; r < log.size(); ++r) {
+      u[static_cast<std::size_t>(log.users[r])] = 1;
+      i[static_cast<std::size_t>(log.items[r])] = 1;
+    }
+    s.active_users = static_cast<index_t>(std::count(u.begin(), u.end(), 1));
+    s.active_items = static_cast<index_t>(std::count(i.begin(), i.end(), 1));
+    std::tie(s.first_timestamp, s.last_timestamp) = log.time_range();
+    s.event_types = log.event_type_names.ids();
+    return s;
+  }
+};
+
+/// One hyperparameter AutoML tunes: a list of choices (as set_param text) or a numeric range,
+/// sampled uniformly or log-uniformly, optionally as integers. Real values are rounded to three
+/// significant digits so leaderboards stay readable and every sampled value is exact text.
+struct search_dimension {
+  enum class kind { choice, uniform, log_uniform };
+  std::string name;                  ///< the recipe parameter
+  kind type = kind::choice;
+  std::vector<std::string> choices;  ///< kind::choice: the values
+  double low = 0;                    ///< ranges: the closed interval [low, high]
+  double high = 0;
+  bool integer = false;              ///< ranges: round to the nearest integer
+
+  [[nodiscard]] static search_dimension one_of(std::string name, std::vector<std::string> values) {
+    return {std::move(name), kind::choice, std::move(values), 0, 0, false};
+  }
+  [[nodiscard]] static search_dimension uniform(std::string name, double low, double high, bool integer = false) {
+    return {std::move(name), kind::uniform, {}, low, high, integer};
+  }
+  [[nodiscard]] static search_dimension log_uniform(std::string name, double low, double high, bool integer = false) {
+    return {std::move(name), kind::log_uniform, {}, low, high, integer};
+  }
+
+  /// Checks the definition. @throws recsys::invalid_argument naming the dimension.
+  void validate() const {
+    RECSYS_REQUIRE(!name.empty(), "search_dimension", "empty parameter name");
+    if (type == kind::choice) {
+      RECSYS_REQUIRE(!choices.empty(), "search_dimension", "'", name, "' has no choices");
+    } else {
+      RECSYS_REQUIRE(std::isfinite(low) && std::isfinite(high) && low <= high, "search_dimension", "'", name,
+                     "' needs a finite range low <= high (got [", low, ", ", high, "])");
+      RECSYS_REQUIRE(type != kind::log_uniform || low > 0, "search_dimension", "'", name,
+                     "' is log-uniform and needs low > 0 (got ", low, ")");
+    }
+  }
+
+  /// One value as set_param text, drawn from `r`.
+  [[nodiscard]] std::string sample(rng& r) const {
+    validate();
+    if (type == kind::choice) return choices[r.uniform_index(static_cast<std::uint32_t>(choices.size()))];
+    const double u = r.uniform_double();
+    double x = type == kind::uniform ? low + u * (high - low)
+                                     : std::exp(std::log(low) + u * (std::log(high) - std::log(low)));
+    x = std::clamp(x, low, high);
+    if (integer) return std::to_string(std::llround(x));
+    char buf[32];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general, 3);
+    return std::string(buf, ec == std::errc() ? end : buf);
+  }
+
+  /// "{32, 64, 128}", "[0.001, 0.1] log", "[1, 10] int".
+  [[nodiscard]] std::string describe() const {
+    std::string out;
+    if (type == kind::choice) {
+      out = "{";
+      for (std::size_t i = 0; i < choices.size(); ++i) {
+        if (i) out += ", ";
+        out += choices[i].empty() ? std::string("\"\"") : choices[i];
+      }
+      return out + "}";
+    }
+    out = detail::str("[", low, ", ", high, "]");
+    if (type == kind::log_uniform) out += " log";
+    if (integer) out += " int";
+    return out;
+  }
+};
+
+/// A recipe's search space: the dimensions AutoML samples (the other parameters keep their
+/// defaults).
+using search_space = std::vector<search_dimension>;
+
+/// A recipe's model behind one interface: fit on a training log, then query, save and load.
+/// Queries are const and thread-safe, as the wrapped model's are.
 class model {
  public:
   virtual ~model() = default;
@@ -72,6 +196,71 @@ class model {
   [[nodiscard]] virtual topk_result similar_items(index_t /*item*/, index_t /*k*/) const {
     detail::throw_invalid_argument("model::similar_items", "recipe '", recipe(), "' has no item similarity");
   }
+
+  /// Top-k for many users into caller buffers of users.size() * k entries (row r = users[r]),
+  /// padded with invalid_index and the lowest score. Recipes with a batch path use it (factor
+  /// models: blocks of users through the top-K kernel, equal to recommend() up to the last bit
+  /// of the scores; item-to-item: parallel recommend()); the others run recommend() for each
+  /// user in parallel, which equals recommend() exactly.
+  /// @throws recsys::invalid_argument if k < 0 or the model is not fitted.
+  virtual void recommend_batch(std::span<const index_t> users, index_t k, index_t* ids, score_t* scores,
+                               const recommend_options& opts = {}, int num_threads = 0) const {
+    RECSYS_REQUIRE(k >= 0, "model::recommend_batch", "k must be >= 0 (got ", k, ")");
+    if (users.empty() || k == 0) return;
+    RECSYS_REQUIRE(ids != nullptr && scores != nullptr, "model::recommend_batch", "output buffers must not be null");
+    parallel_options po;
+    po.num_threads = num_threads;
+    po.chunk = 16;
+    const auto kk = static_cast<std::size_t>(k);
+    parallel_for(0, static_cast<std::int64_t>(users.size()), po, [&](std::int64_t r) {
+      const topk_result top = recommend(users[static_cast<std::size_t>(r)], k, opts);
+      const std::size_t base = static_cast<std::size_t>(r) * kk;
+      for (std::size_t j = 0; j < kk; ++j) {
+        ids[base + j] = j < top.size() ? top.ids[j] : invalid_index;
+        scores[base + j] = j < top.size() ? top.scores[j] : std::numeric_limits<score_t>::lowest();
+      }
+    });
+  }
+
+  /// Whether recommend_users (user segments, Personalize's Item-Affinity) works: the recipe's
+  /// scores depend on the user (factor models, item-to-item), so ranking users for an item
+  /// means something. Popularity and trending give every user the same list: false.
+  [[nodiscard]] virtual bool supports_user_segments() const noexcept { return false; }
+  /// For each item, the k users most likely to interact with it, best first, into caller
+  /// buffers of items.size() * k (row r = items[r], padded with invalid_index). opts holds
+  /// user ids here: include / exclude restrict the candidate users, exclude_seen skips users
+  /// who already interacted with the item. See factor_model::recommend_users and
+  /// item_to_item::recommend_users for what each recipe computes.
+  /// @throws recsys::invalid_argument when supports_user_segments() is false, k < 0 or unfitted.
+  virtual void recommend_users(std::span<const index_t> /*items*/, index_t /*k*/, index_t* /*users*/,
+                               score_t* /*scores*/, const recommend_options& /*opts*/ = {},
+                               int /*num_threads*/ = 0) const {
+    detail::throw_invalid_argument("model::recommend_users", "recipe '", recipe(),
+                                   "' gives every user the same scores, so it cannot rank users for an item "
+                                   "(use a personalised recipe: item-knn, sims, bpr, warp, als)");
+  }
+
+  /// Whether the model is fitted (by fit() or load()) and can be saved.
+  [[nodiscard]] virtual bool is_fitted() const noexcept = 0;
+  /// The external ids of the training log's users / items at fit time, in dense index order:
+  /// `user_ids().find("alice")` is the index recommend() takes. Empty before fit.
+  [[nodiscard]] virtual const id_map<std::string>& user_ids() const noexcept = 0;
+  [[nodiscard]] virtual const id_map<std::string>& item_ids() const noexcept = 0;
+  /// What the model was trained on.
+  [[nodiscard]] virtual const training_summary& training() const noexcept = 0;
+
+  /// Writes the model into directory `dir` (replaced atomically if it exists; see
+  /// recsys::model_writer): the recipe, hyperparameters, user and item id maps, the training
+  /// summary and the recipe's own arrays.
+  /// @throws recsys::invalid_argument if the model is not fitted (or its last fit failed);
+  ///         recsys::io_error when a file cannot be written (nothing appears under `dir` then).
+  virtual void save(const std::filesystem::path& dir) const = 0;
+
+  /// Restores a model saved by save() from an open reader; the recipe must be this model's.
+  /// load_model() is the usual entry point.
+  /// @throws recsys::io_error naming the file on any damage, a wrong recipe or shapes that do
+  ///         not match the id maps; the model is then unchanged.
+  virtual void load(const model_reader& in) = 0;
 };
 
 /// A registry entry.
@@ -82,6 +271,13 @@ struct recipe {
   std::vector<recipe_param> params;
   /// Builds an unfitted model with the defaults overridden by `params`.
   std::function<std::unique_ptr<model>(const param_map& params)> make;
+  /// What AutoML tunes (recsys::automl), with documented ranges; empty: nothing to tune.
+  search_space search = {};
+  /// How a time-decay half-life reaches this recipe (recsys::search_time_windows): empty when
+  /// it cannot (the fit ignores event weights and has no decay setting); "weights" when event
+  /// weights are multiplied by 2^(-age / half_life) before fitting; otherwise the name of the
+  /// recipe parameter that takes the half-life in seconds.
+  std::string time_decay = {};
 };
 
 namespace detail {
@@ -106,16 +302,69 @@ param_map apply_params(Config& config, const std::vector<recipe_param>& defaults
   return effective;
 }
 
+[[nodiscard]] inline detail::json::value to_json(const training_summary& s) {
+  detail::json::array types;
+  for (const auto& t : s.event_types) types.emplace_back(t);
+  detail::json::object o;
+  o.reserve(10);
+  detail::json::add(o, "source", s.source);
+  detail::json::add(o, "events", s.events);
+  detail::json::add(o, "users", static_cast<std::int64_t>(s.users));
+  detail::json::add(o, "items", static_cast<std::int64_t>(s.items));
+  detail::json::add(o, "active_users", static_cast<std::int64_t>(s.active_users));
+  detail::json::add(o, "active_items", static_cast<std::int64_t>(s.active_items));
+  detail::json::add(o, "first_timestamp", static_cast<std::int64_t>(s.first_timestamp));
+  detail::json::add(o, "last_timestamp", static_cast<std::int64_t>(s.last_timestamp));
+  detail::json::add(o, "event_types", detail::json::value(std::move(types)));
+  detail::json::add(o, "fit_seconds", s.fit_seconds);
+  return detail::json::value(std::move(o));
+}
+
+/// Reads the "data" field (throws invalid_argument on a wrong type; callers wrap it).
+[[nodiscard]] inline training_summary summary_from_json(const detail::json::value& v) {
+  training_summary s;
+  s.source = v.at("source").as_string("data.source");
+  s.events = v.at("events").as_int("data.events");
+  const auto count = [&](const char* key) {
+    const std::int64_t x = v.at(key).as_int(key);
+    if (x < 0 || x > std::numeric_limits<index_t>::max()) throw invalid_argument(str("data.", key, " out of range"));
+    return static_cast<index_t>(x);
+  };
+  s.users = count("users");
+  s.items = count("items");
+  s.active_users = count("active_users");
+  s.active_items = count("active_items");
+  s.first_timestamp = v.at("first_timestamp").as_int("data.first_timestamp");
+  s.last_timestamp = v.at("last_timestamp").as_int("data.last_timestamp");
+  for (const auto& t : v.at("event_types").as_array("data.event_types")) s.event_types.push_back(t.as_string("an event type"));
+  s.fit_seconds = v.at("fit_seconds").as_double("data.fit_seconds");
+  return s;
+}
+
 /// The adapter every registry entry uses: a model type M with its config and a fit function.
+/// Besides the model it keeps what serving needs: the training log's user and item id maps and
+/// a summary of the training data, saved with the model.
 template <class M, class Config, class Fit>
 class recipe_model final : public model {
  public:
   recipe_model(std::string name, param_map params, Config config, Fit fit)
-      : name_(std::move(name)), params_(std::move(params)), model_(config), fit_(std::move(fit)) {}
+      : name_(std::move(name)), params_(std::move(params)), config_(config), model_(config), fit_(std::move(fit)) {}
 
   const std::string& recipe() const noexcept override { return name_; }
   const param_map& params() const noexcept override { return params_; }
-  void fit(const interaction_log& train, const job_control& job) override { fit_(model_, train, job); }
+  /// Fits the wrapped model and keeps the log's id maps and summary. When fit throws (e.g.
+  /// recsys::cancelled), the wrapped model is in the state its recipe documents, and this
+  /// wrapper reports is_fitted() == false until the next successful fit or load.
+  void fit(const interaction_log& train, const job_control& job) override {
+    fitted_ = false;
+    const auto start = std::chrono::steady_clock::now();
+    fit_(model_, train, job);
+    user_ids_ = train.user_ids;
+    item_ids_ = train.item_ids;
+    summary_ = training_summary::of(train);
+    summary_.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    fitted_ = true;
+  }
   index_t num_users() const override { return model_.num_users(); }
   index_t num_items() const override { return model_.num_items(); }
   topk_result recommend(index_t user, index_t k, const recommend_options& opts) const override {
@@ -142,14 +391,75 @@ class recipe_model final : public model {
       return model::similar_items(item, k);
   }
 
+  void recommend_batch(std::span<const index_t> users, index_t k, index_t* ids, score_t* scores,
+                       const recommend_options& opts, int num_threads) const override {
+    if constexpr (requires(const M& m) { m.recommend_batch(users, k, ids, scores, opts, num_threads); })
+      model_.recommend_batch(users, k, ids, scores, opts, num_threads);
+    else
+      model::recommend_batch(users, k, ids, scores, opts, num_threads);
+  }
+  bool supports_user_segments() const noexcept override {
+    return requires(const M& m, std::span<const index_t> items, index_t k, index_t* u, score_t* s,
+                    const recommend_options& o) { m.recommend_users(items, k, u, s, o, 0); };
+  }
+  void recommend_users(std::span<const index_t> items, index_t k, index_t* users, score_t* scores,
+                       const recommend_options& opts, int num_threads) const override {
+    if constexpr (requires(const M& m) { m.recommend_users(items, k, users, scores, opts, num_threads); })
+      model_.recommend_users(items, k, users, scores, opts, num_threads);
+    else
+      model::recommend_users(items, k, users, scores, opts, num_threads);
+  }
+
+  bool is_fitted() const noexcept override { return fitted_; }
+  const id_map<std::string>& user_ids() const noexcept override { return user_ids_; }
+  const id_map<std::string>& item_ids() const noexcept override { return item_ids_; }
+  const training_summary& training() const noexcept override { return summary_; }
+
+  void save(const std::filesystem::path& dir) const override {
+    RECSYS_REQUIRE(fitted_, "model::save", "the '", name_,
+                   "' model is not fitted (or its last fit did not complete): nothing to save");
+    model_writer out(dir, name_);
+    out.set_params(params_);
+    out.set_field("data", to_json(summary_));
+    model_.save(out);
+    out.add_ids("user_ids", user_ids_);
+    out.add_ids("item_ids", item_ids_);
+    out.commit();
+  }
+
+  void load(const model_reader& in) override {
+    if (in.recipe() != name_)
+      throw io_error(in.manifest_file(), "holds a '" + in.recipe() + "' model, expected '" + name_ + "'");
+    training_summary summary;
+    in.in_manifest([&] { summary = summary_from_json(in.require_field("data")); });
+    M loaded(config_);
+    loaded.load(in);
+    id_map<std::string> users = in.ids("user_ids", loaded.num_users());
+    id_map<std::string> items = in.ids("item_ids", loaded.num_items());
+    if (summary.users != users.size() || summary.items != items.size())
+      throw io_error(in.manifest_file(), str("the data summary says ", summary.users, " users x ", summary.items,
+                                             " items, the model has ", users.size(), " x ", items.size()));
+    model_ = std::move(loaded);
+    params_ = in.params();
+    user_ids_ = std::move(users);
+    item_ids_ = std::move(items);
+    summary_ = std::move(summary);
+    fitted_ = true;
+  }
+
   /// The wrapped model (for code that knows the recipe's type).
   [[nodiscard]] const M& get() const noexcept { return model_; }
 
  private:
   std::string name_;
   param_map params_;
+  Config config_;
   M model_;
   Fit fit_;
+  bool fitted_ = false;
+  id_map<std::string> user_ids_;
+  id_map<std::string> item_ids_;
+  training_summary summary_;
 };
 
 /// A registry entry for model type M configured by Config, fitted by `fit(M&, log, job)`.
@@ -195,38 +505,60 @@ struct fit_on_log {
 
 }  // namespace detail
 
-/// Every built-in recipe, in a fixed order.
+/// Every built-in recipe, in a fixed order, with the search space AutoML tunes (see
+/// docs/lifecycle.md for the ranges and where they come from).
 [[nodiscard]] inline const std::vector<recipe>& recipes() {
   static const std::vector<recipe> all = [] {
+    using dim = search_dimension;
     std::vector<recipe> r;
     r.push_back(detail::make_recipe<popularity_count, popularity_config>(
         "popularity", "items with the most distinct users (optionally in a time window)", "Popularity-Count",
         {{"last_days", "", "count only the last N days before the newest event (empty: all time)"},
          {"distinct_users", "true", "count distinct users (true) or event weights (false)"}},
         detail::fit_on_log{}));
+    r.back().search = {dim::one_of("last_days", {"", "7", "30", "90", "365"}),
+                       dim::one_of("distinct_users", {"true", "false"})};
     r.push_back(detail::make_recipe<trending_now, trending_config>(
         "trending", "items whose interactions rise fastest between two consecutive windows", "Trending-Now",
         {{"window", "1h", "window length: 30m, 1h, 3h, 1d or seconds"},
          {"smoothing", "5", "s in (c_now - c_before) / (c_before + s)"}},
         detail::fit_on_log{}));
+    r.back().search = {dim::one_of("window", {"30m", "1h", "3h", "1d", "7d"}), dim::log_uniform("smoothing", 1, 100)};
     r.push_back(detail::make_recipe<item_to_item, item_to_item_config>(
         "item-knn", "item-based nearest neighbours: co-occurrence in user histories (cosine), scored over the history",
         "SIMS (item-to-item) applied to each user's history",
         detail::item_to_item_params(item_to_item_config{}), detail::fit_on_log{}));
+    r.back().search = {dim::one_of("similarity", {"cosine", "jaccard", "sims", "bm25", "tfidf"}),
+                       dim::log_uniform("neighbours", 20, 400, true), dim::uniform("min_cooccurrence", 1, 5, true)};
+    r.back().time_decay = "recency_half_life";
     r.push_back(detail::make_recipe<item_to_item, item_to_item_config>(
         "sims", "co-occurrence with a popularity discount and Personalize's pruning defaults", "SIMS",
         detail::item_to_item_params(item_to_item_config::sims()), detail::fit_on_log{}));
+    // Personalize's own HPO ranges for SIMS: popularity_discount_factor [0, 1],
+    // min_cointeraction_count [0, 10] (ours starts at 1: 0 would admit pairs never seen together)
+    r.back().search = {dim::uniform("popularity_discount", 0, 1), dim::uniform("min_cooccurrence", 1, 10, true),
+                       dim::log_uniform("neighbours", 20, 400, true)};
+    r.back().time_decay = "recency_half_life";
     r.push_back(detail::make_recipe<bpr_model, bpr_config>(
         "bpr", "Bayesian personalised ranking: pairwise SGD matrix factorisation (Rendle et al. 2009)",
         "User-Personalization", bpr_params(), detail::fit_on_matrix{}));
+    r.back().search = {dim::one_of("factors", {"32", "64", "128"}), dim::one_of("epochs", {"20", "40"}),
+                       dim::log_uniform("learning_rate", 0.03, 0.3), dim::log_uniform("regularization", 0.005, 0.05)};
     r.push_back(detail::make_recipe<warp_model, warp_config>(
         "warp", "WARP: pairwise factorisation weighted by the estimated rank (Weston et al. 2011, as LightFM)",
         "User-Personalization", warp_params(), detail::fit_on_matrix{}));
+    r.back().search = {dim::one_of("factors", {"32", "64", "128"}), dim::one_of("epochs", {"20", "40"}),
+                       dim::log_uniform("learning_rate", 0.002, 0.01), dim::log_uniform("regularization", 0.2, 1),
+                       dim::one_of("max_trials", {"10", "20"})};
     r.push_back(detail::make_recipe<als<float>, als_config>(
         "als",
         "implicit-feedback ALS: weighted matrix factorisation by alternating least squares (Hu, Koren & Volinsky "
         "2008), CG or Cholesky solves, real-time fold-in",
         "User-Personalization", als_params(), detail::fit_on_matrix{}));
+    // around the defaults tuned on MovieLens-100K and the synthetic sets (docs/als.md): lambda is
+    // frequency-scaled (times the row's count), so its useful range is narrow
+    r.back().search = {dim::one_of("factors", {"32", "64", "128"}), dim::one_of("iterations", {"10", "15"}),
+                       dim::log_uniform("regularization", 0.02, 0.5), dim::log_uniform("alpha", 0.3, 10)};
     return r;
   }();
   return all;
@@ -248,6 +580,43 @@ struct fit_on_log {
 /// @throws recsys::invalid_argument for an unknown recipe, parameter or bad value.
 [[nodiscard]] inline std::unique_ptr<model> make_model(std::string_view name, const param_map& params = {}) {
   return find_recipe(name).make(params);
+}
+
+/// Loads a model saved by model::save: reads and validates the manifest, makes the recipe it
+/// names with the saved hyperparameters, and restores the fitted state, id maps and training
+/// summary. The result recommends exactly (bitwise) as the saved model did.
+/// @param dir              the model directory
+/// @param expected_recipe  when non-empty, a model of another recipe is an error
+/// @throws recsys::io_error naming the file and the problem: a missing or unreadable file, a
+///         truncated or corrupted file (size / CRC-32), an unsupported format version, an
+///         unknown or unexpected recipe, bad hyperparameters, or arrays whose shapes do not
+///         match each other or the id maps.
+/// @code
+///   auto m = recsys::load_model("models/bpr-2024-05");
+///   auto user = m->user_ids().find("alice");
+///   auto top = m->recommend(user.value_or(recsys::invalid_index), 10);  // unknown: popular items
+/// @endcode
+[[nodiscard]] inline std::unique_ptr<model> load_model(const std::filesystem::path& dir,
+                                                       std::string_view expected_recipe = {}) {
+  const model_reader in(dir, expected_recipe);
+  const recipe* found = nullptr;
+  std::string names;
+  for (const auto& r : recipes()) {
+    if (r.name == in.recipe()) found = &r;
+    names += names.empty() ? "" : ", ";
+    names += r.name;
+  }
+  if (!found)
+    throw io_error(in.manifest_file(), "names recipe '" + in.recipe() + "', which this recsys does not have (known: " +
+                                           names + ")");
+  std::unique_ptr<model> m;
+  try {
+    m = found->make(in.params());
+  } catch (const invalid_argument& e) {
+    throw io_error(in.manifest_file(), std::string("bad hyperparameters: ") + e.what());
+  }
+  m->load(in);
+  return m;
 }
 
 }  // namespace recsys

@@ -42,6 +42,7 @@
 // persistence
 #include <recsys/io/npy.hpp>
 #include <recsys/io/model_store.hpp>
+#include <recsys/io/batch.hpp>
 
 // the recipe registry
 #include <recsys/recipes.hpp>
@@ -49,5 +50,7 @@
 // evaluation
 #include <recsys/eval/metrics.hpp>
 #include <recsys/eval/evaluator.hpp>
+#include <recsys/eval/automl.hpp>
+#include <recsys/eval/windows.hpp>
 
 #endif  // RECSYS_RECSYS_HPP

@@ -143,6 +143,15 @@ class model_writer {
     fields_.emplace_back(key, std::move(v));
   }
 
+  /// Stores a model's own settings as the manifest field "config" (an object of strings, in
+  /// order): what a model's save() writes so that load() can rebuild its configuration.
+  void set_config(const std::vector<std::pair<std::string, std::string>>& config) {
+    detail::json::object o;
+    o.reserve(config.size());
+    for (const auto& [k, v] : config) o.emplace_back(k, detail::json::value(v));
+    set_field("config", detail::json::value(std::move(o)));
+  }
+
   /// Stores a C-order array as <name>.npy.
   template <class T>
   void add_array(const std::string& name, const T* data, std::span<const std::int64_t> shape) {
@@ -291,6 +300,52 @@ class model_reader {
   [[nodiscard]] const detail::json::value* field(std::string_view key) const { return manifest_.find(key); }
   /// Whether an entry (array or id list) is present.
   [[nodiscard]] bool has(std::string_view name) const { return manifest_.at("files").find(name) != nullptr; }
+  /// The path of manifest.json (what errors about manifest fields name).
+  [[nodiscard]] std::string manifest_file() const { return (dir_ / "manifest.json").string(); }
+  /// The path of an entry's file as model_writer names it (<name>.npy), for error messages.
+  [[nodiscard]] std::string array_file(std::string_view name) const {
+    return (dir_ / (std::string(name) + ".npy")).string();
+  }
+
+  /// A manifest field that must be present.
+  /// @throws recsys::io_error naming manifest.json when it is absent.
+  [[nodiscard]] const detail::json::value& require_field(std::string_view key) const {
+    const detail::json::value* v = field(key);
+    if (!v) throw io_error(manifest_file(), "has no field '" + std::string(key) + "' (wrong model type or damaged manifest)");
+    return *v;
+  }
+
+  /// Checks the manifest field "model" (the model type a model's save() records).
+  /// @throws recsys::io_error naming manifest.json when it is absent or differs.
+  void require_model_type(std::string_view type) const {
+    std::string found;
+    in_manifest([&] { found = require_field("model").as_string("model"); });
+    if (found != type)
+      throw io_error(manifest_file(), "holds a '" + found + "' model state, expected '" + std::string(type) + "'");
+  }
+
+  /// The manifest field "config" written by model_writer::set_config, in order.
+  /// @throws recsys::io_error naming manifest.json when it is absent or not an object of strings.
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> config() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    in_manifest([&] {
+      for (const auto& [k, v] : require_field("config").as_object("config")) out.emplace_back(k, v.as_string("a config value"));
+    });
+    return out;
+  }
+
+  /// Runs `f`, turning the recsys::invalid_argument that JSON accessors, set_param and other
+  /// validation throw into a recsys::io_error naming manifest.json.
+  template <class F>
+  void in_manifest(F&& f) const {
+    guarded(manifest_file(), std::forward<F>(f));
+  }
+
+  /// Throws recsys::io_error(file, reason) unless `ok`: one line for the consistency checks of
+  /// a model's load().
+  static void check(bool ok, const std::string& file, const std::string& reason) {
+    if (!ok) throw io_error(file, reason);
+  }
 
   /// Reads an array entry with its declared shape; checks size, checksum, dtype and shape.
   template <class T>
@@ -394,8 +449,6 @@ class model_reader {
     std::string bytes;
     const detail::json::value* entry;
   };
-
-  [[nodiscard]] std::string manifest_file() const { return (dir_ / "manifest.json").string(); }
 
   template <class F>
   void guarded(const std::string& file, F&& f) const {

@@ -323,6 +323,84 @@ class als : public factor_model<Scalar> {
   /// restore_best; -1 when the last fit did not stop early on a metric.
   [[nodiscard]] index_t best_iteration() const noexcept { return best_iteration_; }
 
+  /// Writes the trained model into a model directory being written (docs/lifecycle.md): field
+  /// "model" = "als", field "scalar" ("float32" / "float64"), the config (als_params text), field
+  /// "training" {best_iteration, iterations, losses}, the eigenvalues of the item Gram matrix
+  /// (`item_gram_eigenvalues.npy`: the factors are stored in that eigenbasis and every fold-in
+  /// uses it) and the factors through factor_model::save_factors.
+  /// @throws recsys::invalid_argument if the model is not fitted.
+  void save(model_writer& out) const {
+    require_fitted("save");
+    out.set_field("model", "als");
+    out.set_field("scalar", std::is_same_v<Scalar, float> ? "float32" : "float64");
+    std::vector<std::pair<std::string, std::string>> config;
+    for (const auto& p : als_params(config_))
+      if (p.name != "num_threads") config.emplace_back(p.name, p.default_value);
+    out.set_config(config);
+    detail::json::array losses;
+    losses.reserve(history_.size());
+    for (const auto& h : history_)
+      losses.emplace_back(std::isfinite(h.loss) ? detail::json::value(h.loss) : detail::json::value());
+    detail::json::object training;
+    detail::json::add(training, "best_iteration", static_cast<std::int64_t>(best_iteration_));
+    detail::json::add(training, "iterations", static_cast<std::int64_t>(history_.size()));
+    detail::json::add(training, "losses", detail::json::value(std::move(losses)));
+    detail::json::add(training, "item_gram_eigenvalue_min", item_eig_min_);
+    detail::json::add(training, "item_gram_eigenvalue_max", item_eig_max_);
+    out.set_field("training", detail::json::value(std::move(training)));
+    out.add_vector("item_gram_eigenvalues", item_eig_);
+    this->save_factors(out);
+  }
+
+  /// Restores a model written by save(): config, the Gram eigenbasis data and the factors. The
+  /// model then answers every query (recommend, fold-in, explain, partial_fit) exactly as the
+  /// saved one. The per-iteration timing statistics are not kept (training_history() holds the
+  /// saved losses only); num_threads keeps this object's value.
+  /// @throws recsys::io_error naming the file on any damage or inconsistency (the model is then
+  ///         unchanged).
+  void load(const model_reader& in) {
+    in.require_model_type("als");
+    als_config c{};
+    c.num_threads = config_.num_threads;
+    index_t best = -1;
+    double eig_min = 0, eig_max = 0;
+    std::vector<als_iteration_stats> hist;
+    in.in_manifest([&] {
+      const std::string scalar = in.require_field("scalar").as_string("scalar");
+      const char* expected = std::is_same_v<Scalar, float> ? "float32" : "float64";
+      RECSYS_REQUIRE(scalar == expected, "als::load", "the model was saved as ", scalar, ", this is als<", expected,
+                     ">");
+      for (const auto& [k, v] : in.config())
+        if (!v.empty()) set_param(c, k, v);
+      c.validate();
+      const auto& t = in.require_field("training");
+      best = static_cast<index_t>(t.at("best_iteration").as_int("training.best_iteration"));
+      eig_min = t.at("item_gram_eigenvalue_min").as_double("training.item_gram_eigenvalue_min");
+      eig_max = t.at("item_gram_eigenvalue_max").as_double("training.item_gram_eigenvalue_max");
+      index_t it = 0;
+      for (const auto& l : t.at("losses").as_array("training.losses")) {
+        als_iteration_stats s;
+        s.iteration = it++;
+        if (!l.is_null()) s.loss = l.as_double("a loss");
+        hist.push_back(s);
+      }
+    });
+    als loaded(c);
+    loaded.load_factors(in);
+    const std::vector<Scalar> eig = in.vector<Scalar>("item_gram_eigenvalues", loaded.num_factors());
+    model_reader::check(std::all_of(eig.begin(), eig.end(), [](Scalar v) { return std::isfinite(v); }) &&
+                            std::isfinite(eig_min) && std::isfinite(eig_max),
+                        in.array_file("item_gram_eigenvalues"), "holds non-finite values");
+    model_reader::check(loaded.item_bias().size() == 0, in.array_file("item_bias"),
+                        "is present, but ALS learns no item bias");
+    loaded.item_eig_ = Eigen::Map<const vector_type>(eig.data(), static_cast<Eigen::Index>(eig.size()));
+    loaded.item_eig_min_ = eig_min;
+    loaded.item_eig_max_ = eig_max;
+    loaded.best_iteration_ = best;
+    loaded.history_ = std::move(hist);
+    *this = std::move(loaded);
+  }
+
   /// Incremental update of a fitted model. `user_items` is the updated interaction matrix: the
   /// existing users and items keep their indices, new ones are appended (rows >= num_users(),
   /// columns >= num_items()). Item rows listed in `items` and all new items are re-solved

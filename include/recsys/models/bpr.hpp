@@ -517,6 +517,91 @@ class pairwise_model : public factor_model<float> {
     }
   }
 
+  /// Writes the trained model into a model directory being written (docs/lifecycle.md): field
+  /// "model" = "bpr_model" / "warp_model", the config (bpr_params / warp_params text; the
+  /// early_stop callback is training-only and not saved), field "training" {best_epoch,
+  /// history}, and the factors through factor_model::save_factors.
+  /// @throws recsys::invalid_argument if the model is not fitted.
+  void save(model_writer& out) const {
+    RECSYS_REQUIRE(is_fitted(), std::string(Config::name) + "::save", "the model is not fitted yet (call fit first)");
+    out.set_field("model", Config::name);
+    std::vector<std::pair<std::string, std::string>> config;
+    for (const auto& p : detail::pairwise_params(config_)) config.emplace_back(p.name, p.default_value);
+    out.set_config(config);
+    detail::json::array epochs;
+    epochs.reserve(history_.size());
+    for (const auto& e : history_) {
+      detail::json::object o;
+      o.reserve(10);
+      detail::json::add(o, "epoch", static_cast<std::int64_t>(e.epoch));
+      detail::json::add(o, "learning_rate", static_cast<double>(e.learning_rate));
+      detail::json::add(o, "loss", e.loss);
+      detail::json::add(o, "auc", e.auc);
+      detail::json::add(o, "samples", e.samples);
+      detail::json::add(o, "updates", e.updates);
+      detail::json::add(o, "skipped", e.skipped);
+      detail::json::add(o, "mean_trials", e.mean_trials);
+      detail::json::add(o, "seconds", e.seconds);
+      detail::json::add(o, "validation", std::isfinite(e.validation) ? detail::json::value(e.validation) : detail::json::value());
+      epochs.emplace_back(std::move(o));
+    }
+    detail::json::object training;
+    detail::json::add(training, "best_epoch", static_cast<std::int64_t>(best_epoch_));
+    detail::json::add(training, "history", detail::json::value(std::move(epochs)));
+    out.set_field("training", detail::json::value(std::move(training)));
+    this->save_factors(out);
+  }
+
+  /// Restores a model written by save(): config (early_stop stays off), training history and
+  /// factors; the negative-sampling table of recommend_for_history is rebuilt from the saved
+  /// training matrix exactly as fit built it. The model then answers every query exactly as
+  /// the saved one.
+  /// @throws recsys::io_error naming the file on any damage or inconsistency (the model is then
+  ///         unchanged).
+  void load(const model_reader& in) {
+    in.require_model_type(Config::name);
+    Config c{};
+    std::vector<pairwise_epoch> hist;
+    int best = -1;
+    in.in_manifest([&] {
+      for (const auto& [k, v] : in.config())
+        if (!v.empty()) set_param(c, k, v);
+      detail::validate_pairwise_config(c, Config::name);
+      const auto& t = in.require_field("training");
+      best = static_cast<int>(t.at("best_epoch").as_int("training.best_epoch"));
+      for (const auto& e : t.at("history").as_array("training.history")) {
+        pairwise_epoch p;
+        p.epoch = static_cast<int>(e.at("epoch").as_int("epoch"));
+        p.learning_rate = static_cast<float>(e.at("learning_rate").as_double("learning_rate"));
+        p.loss = e.at("loss").as_double("loss");
+        p.auc = e.at("auc").as_double("auc");
+        p.samples = e.at("samples").as_int("samples");
+        p.updates = e.at("updates").as_int("updates");
+        p.skipped = e.at("skipped").as_int("skipped");
+        p.mean_trials = e.at("mean_trials").as_double("mean_trials");
+        p.seconds = e.at("seconds").as_double("seconds");
+        const auto& v = e.at("validation");
+        p.validation = v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.as_double("validation");
+        hist.push_back(p);
+      }
+    });
+    pairwise_model loaded(c);
+    loaded.load_factors(in);
+    model_reader::check(loaded.num_factors() == c.factors, in.array_file("item_factors"),
+                        detail::str("has ", loaded.num_factors(), " factors, the config says ", c.factors));
+    model_reader::check(loaded.item_bias().size() == (c.item_bias ? loaded.num_items() : 0), in.array_file("item_bias"),
+                        c.item_bias ? "is missing although the config learns an item bias"
+                                    : "is present although the config learns no item bias");
+    if (c.sample_alpha != 0.0f && loaded.seen().nonZeros() > 0) {
+      const detail::pairwise_settings s = detail::resolve_pairwise_settings(c, Config::name);
+      detail::pairwise_engine engine(s, loaded.seen());
+      loaded.negative_table_ = engine.global_table();
+    }
+    loaded.history_ = std::move(hist);
+    loaded.best_epoch_ = best;
+    *this = std::move(loaded);
+  }
+
   /// Epochs behind the current factors (see fit for what is kept on early stopping,
   /// cancellation and errors).
   [[nodiscard]] const std::vector<pairwise_epoch>& history() const noexcept { return history_; }

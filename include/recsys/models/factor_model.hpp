@@ -23,6 +23,7 @@
 
 #include <recsys/detail/select.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/io/model_store.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/ranking/topk.hpp>
@@ -32,7 +33,9 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace recsys {
@@ -226,6 +229,77 @@ class factor_model {
     return cosine_neighbours(user_factors_, user_norms_, user, k);
   }
 
+  /// User segments (Personalize's Item-Affinity): for each item, the k users with the highest
+  /// score(user, item) = user_factors.row(user) . item_factors.row(item) + item_bias(item),
+  /// best first (ties: ascending user), computed by the shared top-K kernel with the items as
+  /// queries against the user factors (one GEMM per block of items). Candidates are the users
+  /// with training history (users without any have no learned taste); opts.include /
+  /// opts.exclude restrict them further (user ids), and opts.exclude_seen skips the users who
+  /// already interacted with the item in training. An item outside the catalogue gets a row of
+  /// padding. Output: caller buffers of items.size() * k entries, row r = items[r], padded with
+  /// invalid_index and the lowest score. Scores equal score() up to the last bit (the kernel
+  /// sums the dot products in GEMM order).
+  /// @throws recsys::invalid_argument if k < 0 or the model is not fitted.
+  void recommend_users(std::span<const index_t> items, index_t k, index_t* users, score_t* scores,
+                       const recommend_options& opts = {}, int num_threads = 0) const {
+    RECSYS_REQUIRE(k >= 0, "recommend_users", "k must be >= 0 (got ", k, ")");
+    RECSYS_REQUIRE(num_threads >= 0, "recommend_users", "num_threads must be >= 0 (got ", num_threads, ")");
+    require_fitted("recommend_users");
+    if (items.empty() || k == 0) return;
+    RECSYS_REQUIRE(users != nullptr && scores != nullptr, "recommend_users", "output buffers must not be null");
+    const auto kk = static_cast<std::size_t>(k);
+    std::vector<index_t> candidates;
+    {
+      std::vector<char> allowed(static_cast<std::size_t>(num_users()), opts.include.empty() ? 1 : 0);
+      for (index_t u : opts.include)
+        if (u >= 0 && u < num_users()) allowed[static_cast<std::size_t>(u)] = 1;
+      for (index_t u = 0; u < num_users(); ++u)
+        if (allowed[static_cast<std::size_t>(u)] && is_known_user(u)) candidates.push_back(u);
+    }
+    std::vector<index_t> valid;  // positions of in-catalogue items
+    for (std::size_t r = 0; r < items.size(); ++r) {
+      if (items[r] >= 0 && items[r] < num_items()) {
+        valid.push_back(static_cast<index_t>(r));
+      } else {
+        std::fill_n(users + r * kk, kk, invalid_index);
+        std::fill_n(scores + r * kk, kk, std::numeric_limits<score_t>::lowest());
+      }
+    }
+    if (valid.empty()) return;
+    matrix_type q(static_cast<Eigen::Index>(valid.size()), num_factors());
+    std::vector<index_t> rows(valid.size());
+    for (std::size_t j = 0; j < valid.size(); ++j) {
+      rows[j] = items[static_cast<std::size_t>(valid[j])];
+      q.row(static_cast<Eigen::Index>(j)) = item_factors_.row(rows[j]);
+    }
+    topk_filter filter;
+    filter.exclude = opts.exclude;
+    if (candidates.size() < static_cast<std::size_t>(num_users())) filter.include = candidates;
+    csr_matrix by_item;  // items x users: who interacted with each item (rows ascending)
+    if (opts.exclude_seen) {
+      by_item = seen_.transpose();
+      by_item.makeCompressed();
+      filter.exclude_lists = item_lists(by_item);
+      filter.exclude_rows = rows;
+    }
+    topk_options topts;
+    topts.num_threads = num_threads;
+    std::vector<index_t> tmp_ids(valid.size() * kk);
+    std::vector<score_t> tmp_scores(tmp_ids.size());
+    topk_inner_product(q, user_factors_, std::span<const Scalar>{}, k, tmp_ids.data(), tmp_scores.data(), filter,
+                       topts);
+    for (std::size_t j = 0; j < valid.size(); ++j) {
+      const std::size_t dst = static_cast<std::size_t>(valid[j]) * kk;
+      const Scalar bias = item_bias_.size() ? item_bias_[rows[j]] : Scalar(0);
+      for (std::size_t t = 0; t < kk; ++t) {
+        const index_t u = tmp_ids[j * kk + t];
+        users[dst + t] = u;
+        scores[dst + t] = u == invalid_index ? tmp_scores[j * kk + t]
+                                             : static_cast<score_t>(static_cast<Scalar>(tmp_scores[j * kk + t]) + bias);
+      }
+    }
+  }
+
   /// The training items of a user (sorted ascending), empty for unknown users.
   [[nodiscard]] std::span<const index_t> seen_items(index_t user) const noexcept {
     if (user < 0 || user >= seen_.rows()) return {};
@@ -252,6 +326,43 @@ class factor_model {
     seen_ = seen;
     seen_.makeCompressed();
     refresh_derived();
+  }
+
+  /// Writes the factors, the item bias and the training matrix into a model directory being
+  /// written: `user_factors.npy` [users, f], `item_factors.npy` [items, f], `item_bias.npy`
+  /// [items] or [0] (no bias), all in the model's scalar type, and `seen_indptr/indices/data.npy`
+  /// (scipy CSR, float32). Norms and popularity are derived again on load. Every factor recipe
+  /// calls this from its save() and adds its own config.
+  /// @throws recsys::invalid_argument if the model is not fitted.
+  void save_factors(model_writer& out) const {
+    require_fitted("save");
+    out.add_matrix("user_factors", user_factors_);
+    out.add_matrix("item_factors", item_factors_);
+    out.add_vector("item_bias", item_bias_);
+    out.add_sparse("seen", seen_);
+  }
+
+  /// Restores what save_factors wrote, validating shapes (factors x bias x training matrix) and
+  /// finiteness; the model then scores exactly as the saved one.
+  /// @throws recsys::io_error naming the file on any damage or inconsistency (the model is then
+  ///         unchanged).
+  void load_factors(const model_reader& in) {
+    matrix_type users = in.matrix<Scalar>("user_factors");
+    matrix_type items = in.matrix<Scalar>("item_factors", std::nullopt, users.cols());
+    model_reader::check(items.rows() > 0, in.array_file("item_factors"), "the model has no items");
+    const std::vector<Scalar> b = in.vector<Scalar>("item_bias");
+    model_reader::check(b.empty() || static_cast<Eigen::Index>(b.size()) == items.rows(), in.array_file("item_bias"),
+                        detail::str("has ", b.size(), " entries, the model has ", items.rows(), " items"));
+    csr_matrix seen = in.sparse("seen");
+    model_reader::check(seen.rows() <= users.rows(), in.array_file("user_factors"),
+                        detail::str("has ", users.rows(), " rows, the training matrix has ", seen.rows(), " users"));
+    model_reader::check(seen.cols() == items.rows(), in.array_file("item_factors"),
+                        detail::str("has ", items.rows(), " rows, the training matrix has ", seen.cols(), " items"));
+    model_reader::check(users.allFinite(), in.array_file("user_factors"), "holds non-finite values");
+    model_reader::check(items.allFinite(), in.array_file("item_factors"), "holds non-finite values");
+    vector_type bias = Eigen::Map<const vector_type>(b.data(), static_cast<Eigen::Index>(b.size()));
+    model_reader::check(bias.allFinite(), in.array_file("item_bias"), "holds non-finite values");
+    set_model(std::move(users), std::move(items), std::move(bias), seen);
   }
 
   /// Recomputes norms and popularity after the factors or the training matrix changed in place.

@@ -45,6 +45,7 @@
 #include <recsys/detail/select.hpp>
 #include <recsys/detail/sparse_accumulator.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/io/model_store.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
@@ -57,6 +58,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <numeric>
 #include <ostream>
@@ -946,6 +948,189 @@ class item_to_item {
     });
   }
 
+  /// User segments (Personalize's Item-Affinity): for each item, the k users with the highest
+  /// item-KNN score for it, i.e. exactly score(user, {item}) = sum over the user's history items
+  /// h of w(u, h) * S(h, item), best first (ties: ascending user). Candidates are the users
+  /// with a fitted history; a user scores only when some history item has `item` as a neighbour
+  /// (users without such a link have no evidence and are never returned, so a row may be
+  /// short). With opts.exclude_seen, users who already have the item are skipped;
+  /// opts.include / opts.exclude restrict the candidate users. An item outside the catalogue
+  /// gets an empty row. Output: caller buffers of items.size() * k, row r = items[r], padded
+  /// with invalid_index and the lowest score. Parallel over items.
+  /// @throws recsys::invalid_argument if k < 0, the model is not fitted or has no user
+  ///         histories (fitted on baskets or sessions).
+  void recommend_users(std::span<const index_t> items, index_t k, index_t* users, score_t* scores,
+                       const recommend_options& opts = {}, int num_threads = 0) const {
+    require_query("recommend_users", k);
+    RECSYS_REQUIRE(state_.history.rows() > 0, "item_to_item::recommend_users",
+                   "the model has no user histories (fitted on baskets or sessions): no users to rank");
+    if (items.empty() || k == 0) return;
+    RECSYS_REQUIRE(users != nullptr && scores != nullptr, "item_to_item::recommend_users",
+                   "output buffers must not be null");
+    const auto n_users = static_cast<index_t>(state_.history.rows());
+    // who holds which history item (with the weight), and which items have i as a neighbour
+    const detail::incidence by_item = transpose_incidence(state_.history, n_users);
+    const csr_matrix reverse = neighbours_.transpose();  // row i: items h with S(h, i), h ascending
+    std::vector<char> allowed(static_cast<std::size_t>(n_users), opts.include.empty() ? 1 : 0);
+    for (index_t u : opts.include)
+      if (u >= 0 && u < n_users) allowed[static_cast<std::size_t>(u)] = 1;
+    for (index_t u : opts.exclude)
+      if (u >= 0 && u < n_users) allowed[static_cast<std::size_t>(u)] = 0;
+    const detail::incidence& seen = state_.seen.rows() > 0 ? state_.seen : state_.history;
+    const detail::incidence seen_by_item =
+        opts.exclude_seen ? transpose_incidence(seen, n_users) : detail::incidence{};
+    const auto kk = static_cast<std::size_t>(k);
+    parallel_options po;
+    po.num_threads = num_threads;
+    po.chunk = 4;
+    parallel_for(0, static_cast<std::int64_t>(items.size()), po, [&](std::int64_t r) {
+      const index_t item = items[static_cast<std::size_t>(r)];
+      topk_result top;
+      if (in_catalogue(item)) {
+        detail::sparse_accumulator<double> acc(n_users);
+        // h ascending, as score() adds a user's history items: the same sums, bit for bit
+        for (csr_matrix::InnerIterator it(reverse, item); it; ++it) {
+          const auto h = static_cast<std::size_t>(it.col());
+          const double s = static_cast<double>(it.value());
+          const auto holders = by_item.row(h);
+          const auto w = by_item.row_values(h);
+          for (std::size_t n = 0; n < holders.size(); ++n) acc.add(holders[n], static_cast<double>(w[n]) * s);
+        }
+        std::vector<char> skip;
+        if (opts.exclude_seen) {
+          skip.assign(static_cast<std::size_t>(n_users), 0);
+          for (index_t u : seen_by_item.row(static_cast<std::size_t>(item))) skip[static_cast<std::size_t>(u)] = 1;
+        }
+        detail::topk_heap heap(k);
+        for (index_t u : acc.touched())
+          if (allowed[static_cast<std::size_t>(u)] && (skip.empty() || !skip[static_cast<std::size_t>(u)]))
+            heap.push(static_cast<score_t>(acc.value(u)), u);
+        heap.drain_into(top);
+      }
+      const std::size_t base = static_cast<std::size_t>(r) * kk;
+      for (std::size_t j = 0; j < kk; ++j) {
+        users[base + j] = j < top.size() ? top.ids[j] : invalid_index;
+        scores[base + j] = j < top.size() ? top.scores[j] : std::numeric_limits<score_t>::lowest();
+      }
+    });
+  }
+
+  // --- persistence ---------------------------------------------------------------------------
+
+  /// Writes the fitted model into a model directory being written (docs/lifecycle.md): field
+  /// "model" = "item_to_item", the config (to_params), field "item_to_item" {num_users,
+  /// num_items, has_bought_types, stats}, the neighbour matrix (`neighbours_indptr/indices/
+  /// data.npy`, scipy CSR), `popularity.npy` (float32 [items]) and the user histories, seen and
+  /// bought lists as `<name>_indptr` (int64), `<name>_indices` (int32), `<name>_data` (float32).
+  /// @throws recsys::invalid_argument if the model is not fitted; recsys::io_error on write errors.
+  void save(model_writer& out) const {
+    require_query("item_to_item::save", 0);
+    out.set_field("model", "item_to_item");
+    out.set_config(to_params(config_));
+    detail::json::object st;
+    detail::json::add(st, "num_users", static_cast<std::int64_t>(state_.num_users));
+    detail::json::add(st, "num_items", static_cast<std::int64_t>(state_.num_items));
+    detail::json::add(st, "has_bought_types", state_.has_bought_types);
+    detail::json::object stats;
+    const std::pair<const char*, std::int64_t> counts[] = {
+        {"transactions", stats_.transactions},
+        {"transactions_mined", stats_.transactions_mined},
+        {"transactions_short", stats_.transactions_short},
+        {"transactions_long", stats_.transactions_long},
+        {"transactions_capped", stats_.transactions_capped},
+        {"row_length_low", stats_.row_length_low},
+        {"row_length_high", stats_.row_length_high},
+        {"items_active", stats_.items_active},
+        {"items_mined", stats_.items_mined},
+        {"items_rare", stats_.items_rare},
+        {"items_popular", stats_.items_popular},
+        {"item_count_low", stats_.item_count_low},
+        {"item_count_high", stats_.item_count_high},
+        {"pair_visits", stats_.pair_visits},
+        {"items_with_neighbours", stats_.items_with_neighbours},
+        {"neighbour_entries", stats_.neighbour_entries}};
+    stats.reserve(std::size(counts) + 1);
+    for (const auto& [name, value] : counts) detail::json::add(stats, name, value);
+    detail::json::add(stats, "seconds", stats_.seconds);
+    detail::json::add(st, "stats", detail::json::value(std::move(stats)));
+    out.set_field("item_to_item", detail::json::value(std::move(st)));
+    out.add_sparse("neighbours", neighbours_);
+    out.add_vector("popularity", popularity_);
+    save_incidence(out, "history", state_.history);
+    save_incidence(out, "seen", state_.seen);
+    save_incidence(out, "bought", state_.bought);
+  }
+
+  /// Restores a model written by save() (config and fitted state); it then answers every query
+  /// exactly as the saved model did.
+  /// @throws recsys::io_error naming the file on any damage or inconsistency (the model is then
+  ///         unchanged).
+  void load(const model_reader& in) {
+    in.require_model_type("item_to_item");
+    item_to_item_config c;
+    fitted_state st;
+    item_to_item_stats stats;
+    std::int64_t users = 0, items = 0;
+    in.in_manifest([&] {
+      for (const auto& [k, v] : in.config())
+        if (!v.empty()) set_param(c, k, v);
+      c.validate();
+      const auto& f = in.require_field("item_to_item");
+      users = f.at("num_users").as_int("item_to_item.num_users");
+      items = f.at("num_items").as_int("item_to_item.num_items");
+      if (users < 0 || items < 0 || users > std::numeric_limits<index_t>::max() ||
+          items > std::numeric_limits<index_t>::max())
+        throw invalid_argument(detail::str("item_to_item: num_users ", users, " / num_items ", items, " out of range"));
+      st.has_bought_types = f.at("has_bought_types").as_bool("item_to_item.has_bought_types");
+      const auto& j = f.at("stats");
+      stats.transactions = j.at("transactions").as_int("transactions");
+      stats.transactions_mined = j.at("transactions_mined").as_int("transactions_mined");
+      stats.transactions_short = j.at("transactions_short").as_int("transactions_short");
+      stats.transactions_long = j.at("transactions_long").as_int("transactions_long");
+      stats.transactions_capped = j.at("transactions_capped").as_int("transactions_capped");
+      stats.row_length_low = j.at("row_length_low").as_int("row_length_low");
+      stats.row_length_high = j.at("row_length_high").as_int("row_length_high");
+      stats.items_active = j.at("items_active").as_int("items_active");
+      stats.items_mined = j.at("items_mined").as_int("items_mined");
+      stats.items_rare = j.at("items_rare").as_int("items_rare");
+      stats.items_popular = j.at("items_popular").as_int("items_popular");
+      stats.item_count_low = j.at("item_count_low").as_int("item_count_low");
+      stats.item_count_high = j.at("item_count_high").as_int("item_count_high");
+      stats.pair_visits = j.at("pair_visits").as_int("pair_visits");
+      stats.items_with_neighbours = j.at("items_with_neighbours").as_int("items_with_neighbours");
+      stats.neighbour_entries = j.at("neighbour_entries").as_int("neighbour_entries");
+      stats.seconds = j.at("seconds").as_double("seconds");
+    });
+    st.num_users = static_cast<index_t>(users);
+    st.num_items = static_cast<index_t>(items);
+    csr_matrix nb = in.sparse("neighbours");
+    const std::string nb_file = in.array_file("neighbours_data");
+    model_reader::check(nb.rows() == items && nb.cols() == items, nb_file,
+                        detail::str("neighbour matrix is ", nb.rows(), " x ", nb.cols(), ", the model has ", items,
+                                    " items"));
+    for (Eigen::Index n = 0; n < nb.nonZeros(); ++n)
+      model_reader::check(std::isfinite(nb.valuePtr()[n]), nb_file, detail::str("neighbour score ", n, " is not finite"));
+    std::vector<score_t> popularity = in.vector<score_t>("popularity", items);
+    for (std::size_t i = 0; i < popularity.size(); ++i)
+      model_reader::check(std::isfinite(popularity[i]) && popularity[i] >= 0, in.array_file("popularity"),
+                          detail::str("entry ", i, " is not a count"));
+    st.history = load_incidence(in, "history", st.num_items, {users});
+    st.seen = load_incidence(in, "seen", st.num_items, {0, users});
+    st.bought = load_incidence(in, "bought", st.num_items, {0, users});
+    std::vector<index_t> popular(static_cast<std::size_t>(items));
+    std::iota(popular.begin(), popular.end(), 0);
+    std::stable_sort(popular.begin(), popular.end(), [&](index_t a, index_t b) {
+      return popularity[static_cast<std::size_t>(a)] > popularity[static_cast<std::size_t>(b)];
+    });
+    config_ = std::move(c);
+    neighbours_ = std::move(nb);
+    popularity_ = std::move(popularity);
+    popular_ = std::move(popular);
+    state_ = std::move(st);
+    stats_ = stats;
+    fitted_ = true;
+  }
+
  private:
   struct fitted_state {
     index_t num_items = 0;
@@ -955,6 +1140,61 @@ class item_to_item {
     detail::incidence bought;   ///< users x items of exclude_event_types
     bool has_bought_types = false;
   };
+
+  // Column view of an incidence: row j = the rows holding column j (ascending), with values.
+  static detail::incidence transpose_incidence(const detail::incidence& x, index_t rows) {
+    detail::incidence t;
+    t.cols = rows;
+    const auto cols = static_cast<std::size_t>(x.cols);
+    t.ptr.assign(cols + 1, 0);
+    for (index_t j : x.idx) ++t.ptr[static_cast<std::size_t>(j) + 1];
+    for (std::size_t j = 0; j < cols; ++j) t.ptr[j + 1] += t.ptr[j];
+    t.idx.resize(x.idx.size());
+    t.val.resize(x.val.size());
+    std::vector<std::int64_t> next(t.ptr.begin(), t.ptr.end() - 1);
+    for (std::size_t r = 0; r < x.rows(); ++r)
+      for (std::int64_t e = x.ptr[r]; e < x.ptr[r + 1]; ++e) {
+        const auto j = static_cast<std::size_t>(x.idx[static_cast<std::size_t>(e)]);
+        const auto at = static_cast<std::size_t>(next[j]++);
+        t.idx[at] = static_cast<index_t>(r);
+        t.val[at] = x.val[static_cast<std::size_t>(e)];
+      }
+    return t;
+  }
+
+  static void save_incidence(model_writer& out, const std::string& name, const detail::incidence& x) {
+    out.add_vector(name + "_indptr", x.ptr);
+    out.add_vector(name + "_indices", x.idx);
+    out.add_vector(name + "_data", x.val);
+  }
+
+  // Reads an incidence with `cols` columns whose row count is one of `rows`; checks structure.
+  static detail::incidence load_incidence(const model_reader& in, const std::string& name, index_t cols,
+                                          std::initializer_list<std::int64_t> rows) {
+    detail::incidence x;
+    x.cols = cols;
+    x.ptr = in.vector<std::int64_t>(name + "_indptr");
+    x.idx = in.vector<index_t>(name + "_indices");
+    x.val = in.vector<float>(name + "_data", static_cast<std::int64_t>(x.idx.size()));
+    const std::string file = in.array_file(name + "_indptr");
+    model_reader::check(!x.ptr.empty() && x.ptr.front() == 0 && x.ptr.back() == static_cast<std::int64_t>(x.idx.size()),
+                        file, "'" + name + "' offsets do not describe its indices");
+    const auto n = static_cast<std::int64_t>(x.ptr.size()) - 1;
+    model_reader::check(std::find(rows.begin(), rows.end(), n) != rows.end(), file,
+                        detail::str("'", name, "' has ", n, " rows, the model has ", *(rows.end() - 1), " users"));
+    for (std::size_t r = 0; r + 1 < x.ptr.size(); ++r) {
+      model_reader::check(x.ptr[r] <= x.ptr[r + 1], file, "'" + name + "' offsets decrease");
+      for (std::int64_t e = x.ptr[r]; e < x.ptr[r + 1]; ++e) {
+        const auto at = static_cast<std::size_t>(e);
+        model_reader::check(x.idx[at] >= 0 && x.idx[at] < cols && (e == x.ptr[r] || x.idx[at - 1] < x.idx[at]),
+                            in.array_file(name + "_indices"),
+                            detail::str("'", name, "' row ", r, ": item indices out of range or not ascending"));
+        model_reader::check(std::isfinite(x.val[at]), in.array_file(name + "_data"),
+                            detail::str("'", name, "' row ", r, ": a value is not finite"));
+      }
+    }
+    return x;
+  }
 
   void require_no_log_settings(const char* where, bool has_timestamps) const {
     RECSYS_REQUIRE(

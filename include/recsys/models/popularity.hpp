@@ -30,17 +30,20 @@
 #include <recsys/detail/params.hpp>
 #include <recsys/detail/rank.hpp>
 #include <recsys/errors.hpp>
+#include <recsys/io/model_store.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/progress.hpp>
 #include <recsys/types.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace recsys {
@@ -55,6 +58,34 @@ namespace detail {
   m.setFromTriplets(t.begin(), t.end(), [](score_t a, score_t) { return a; });
   m.makeCompressed();
   return m;
+}
+
+/// Shortest text that parse_double reads back to exactly `x`.
+[[nodiscard]] inline std::string exact_text(double x) {
+  char buf[40];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+  return ec == std::errc() ? std::string(buf, end) : std::string();
+}
+
+/// Restores a binary "seen" matrix saved by a baseline model: shape, structure and values
+/// (every stored value is 1).
+[[nodiscard]] inline csr_matrix load_seen_matrix(const model_reader& in, index_t num_items) {
+  csr_matrix seen = in.sparse("seen");
+  const std::string file = in.array_file("seen_data");
+  model_reader::check(seen.cols() == num_items, file,
+                      str("seen matrix has ", seen.cols(), " columns, the model has ", num_items, " items"));
+  for (Eigen::Index n = 0; n < seen.nonZeros(); ++n)
+    model_reader::check(seen.valuePtr()[n] == 1.0f, file, "seen matrix values must all be 1");
+  return seen;
+}
+
+/// Reads a float vector of `size` finite entries.
+[[nodiscard]] inline std::vector<score_t> load_finite_scores(const model_reader& in, const std::string& name,
+                                                             std::optional<std::int64_t> size = {}) {
+  std::vector<score_t> v = in.vector<score_t>(name, size);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    model_reader::check(std::isfinite(v[i]), in.array_file(name), str("entry ", i, " is not finite"));
+  return v;
 }
 
 }  // namespace detail
@@ -81,6 +112,15 @@ inline void set_param(popularity_config& c, std::string_view key, std::string_vi
   else if (key == "to") c.to = detail::parse_int(where, key, value);
   else if (key == "distinct_users") c.distinct_users = detail::parse_bool(where, key, value);
   else detail::unknown_param(where, key, {"last_days", "from", "to", "distinct_users"});
+}
+
+/// Every popularity_config setting as the text set_param() reads back exactly (unset bounds
+/// as empty strings, which set_param callers skip): what save() stores as the model's config.
+[[nodiscard]] inline std::vector<std::pair<std::string, std::string>> to_params(const popularity_config& c) {
+  return {{"last_days", detail::exact_text(c.last_days)},
+          {"from", c.from ? std::to_string(*c.from) : std::string()},
+          {"to", c.to ? std::to_string(*c.to) : std::string()},
+          {"distinct_users", c.distinct_users ? "true" : "false"}};
 }
 
 /// Items ranked by distinct users (or event weight) — the same list for everyone.
@@ -178,6 +218,36 @@ class popularity_count {
   /// The training interactions (binary) used for exclude_seen.
   [[nodiscard]] const csr_matrix& seen() const noexcept { return seen_; }
 
+  /// Writes the fitted model into a model directory being written (docs/lifecycle.md): field
+  /// "model" = "popularity_count", the config, `counts.npy` (float32 [items]) and the binary
+  /// seen matrix (`seen_indptr/indices/data.npy`).
+  /// @throws recsys::invalid_argument if the model is not fitted; recsys::io_error on write errors.
+  void save(model_writer& out) const {
+    check("popularity_count::save", 0);
+    out.set_field("model", "popularity_count");
+    out.set_config(to_params(config_));
+    out.add_vector("counts", counts_);
+    out.add_sparse("seen", seen_);
+  }
+
+  /// Restores a model written by save(): config and fitted state. Afterwards it recommends
+  /// exactly as the saved model did.
+  /// @throws recsys::io_error naming the file on any damage or inconsistency (the model is then
+  ///         unchanged).
+  void load(const model_reader& in) {
+    in.require_model_type("popularity_count");
+    popularity_config c;
+    in.in_manifest([&] {
+      for (const auto& [k, v] : in.config())
+        if (!v.empty()) set_param(c, k, v);
+      popularity_count(c).validate();
+    });
+    std::vector<score_t> counts = detail::load_finite_scores(in, "counts");
+    csr_matrix seen = detail::load_seen_matrix(in, static_cast<index_t>(counts.size()));
+    config_ = std::move(c);
+    install(std::move(counts), std::move(seen));
+  }
+
  private:
   void validate() const {
     RECSYS_REQUIRE(std::isfinite(config_.last_days) && config_.last_days >= 0, "popularity_count",
@@ -225,6 +295,14 @@ inline void set_param(trending_config& c, std::string_view key, std::string_view
   else if (key == "smoothing") c.smoothing = detail::parse_double(where, key, value);
   else if (key == "now") c.now = detail::parse_int(where, key, value);
   else detail::unknown_param(where, key, {"window", "smoothing", "now"});
+}
+
+/// Every trending_config setting as the text set_param() reads back exactly (an unset `now` as
+/// an empty string): what save() stores as the model's config.
+[[nodiscard]] inline std::vector<std::pair<std::string, std::string>> to_params(const trending_config& c) {
+  return {{"window", std::to_string(c.window_seconds)},
+          {"smoothing", detail::exact_text(c.smoothing)},
+          {"now", c.now ? std::to_string(*c.now) : std::string()}};
 }
 
 /// Items whose interaction counts rise fastest between the previous window (now-2W, now-W] and
@@ -306,6 +384,62 @@ class trending_now {
   }
 
   [[nodiscard]] std::span<const score_t> item_scores() const noexcept { return scores_; }
+
+  /// Writes the fitted model into a model directory being written: field "model" =
+  /// "trending_now", the config, field "trending" {reference_time, fallback}, `scores.npy`
+  /// (float32 [items]), `current_counts.npy` / `previous_counts.npy` (float64 [items]) and the
+  /// binary seen matrix.
+  /// @throws recsys::invalid_argument if the model is not fitted; recsys::io_error on write errors.
+  void save(model_writer& out) const {
+    check("trending_now::save", 0);
+    out.set_field("model", "trending_now");
+    out.set_config(to_params(config_));
+    detail::json::object state;
+    detail::json::add(state, "reference_time", static_cast<std::int64_t>(reference_time_));
+    detail::json::add(state, "fallback", fallback_);
+    out.set_field("trending", detail::json::value(std::move(state)));
+    out.add_vector("scores", scores_);
+    out.add_vector("current_counts", current_);
+    out.add_vector("previous_counts", before_);
+    out.add_sparse("seen", seen_);
+  }
+
+  /// Restores a model written by save() (config and fitted state).
+  /// @throws recsys::io_error naming the file on any damage or inconsistency (the model is then
+  ///         unchanged).
+  void load(const model_reader& in) {
+    in.require_model_type("trending_now");
+    trending_config c;
+    timestamp_t reference = 0;
+    bool fallback = false;
+    in.in_manifest([&] {
+      for (const auto& [k, v] : in.config())
+        if (!v.empty()) set_param(c, k, v);
+      trending_now(c).validate();
+      const auto& state = in.require_field("trending");
+      reference = state.at("reference_time").as_int("trending.reference_time");
+      fallback = state.at("fallback").as_bool("trending.fallback");
+    });
+    std::vector<score_t> scores = detail::load_finite_scores(in, "scores");
+    const auto n = static_cast<std::int64_t>(scores.size());
+    std::vector<double> current = in.vector<double>("current_counts", n);
+    std::vector<double> before = in.vector<double>("previous_counts", n);
+    for (std::size_t i = 0; i < current.size(); ++i) {
+      model_reader::check(std::isfinite(current[i]) && current[i] >= 0, in.array_file("current_counts"),
+                          detail::str("entry ", i, " is not a count"));
+      model_reader::check(std::isfinite(before[i]) && before[i] >= 0, in.array_file("previous_counts"),
+                          detail::str("entry ", i, " is not a count"));
+    }
+    csr_matrix seen = detail::load_seen_matrix(in, static_cast<index_t>(n));
+    config_ = std::move(c);
+    scores_ = std::move(scores);
+    current_ = std::move(current);
+    before_ = std::move(before);
+    seen_ = std::move(seen);
+    reference_time_ = reference;
+    fallback_ = fallback;
+    fitted_ = true;
+  }
 
  private:
   void validate() const {

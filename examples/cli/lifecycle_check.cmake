@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: Apache-2.0
+# Acceptance checks of the model lifecycle commands that need more than one run (label "cli").
+#   -DMODE=same_output -DCLI=<binary> -DARGS_A=<;-list> -DARGS_B=<;-list>
+#       both runs succeed and print the same stdout (e.g. recommend --model vs --data)
+#   -DMODE=damaged -DCLI=<binary> -DMODEL=<dir> -DCOPY=<dir> -DARGS=<;-list with the copy>
+#       copies the model, overwrites its first .npy file (sorted by name) with a few bytes, and
+#       expects the run to fail with a message naming that file
+cmake_minimum_required(VERSION 3.20)
+if(MODE STREQUAL "same_output")
+  execute_process(COMMAND ${CLI} ${ARGS_A} RESULT_VARIABLE rc_a OUTPUT_VARIABLE out_a ERROR_VARIABLE err_a)
+  execute_process(COMMAND ${CLI} ${ARGS_B} RESULT_VARIABLE rc_b OUTPUT_VARIABLE out_b ERROR_VARIABLE err_b)
+  if(NOT rc_a EQUAL 0 OR NOT rc_b EQUAL 0)
+    message(FATAL_ERROR "exit codes ${rc_a} / ${rc_b}:\n${err_a}\n${err_b}")
+  endif()
+  if(out_a STREQUAL "")
+    message(FATAL_ERROR "recsys ${ARGS_A} printed nothing")
+  endif()
+  if(NOT out_a STREQUAL out_b)
+    message(FATAL_ERROR "outputs differ:\n--- recsys ${ARGS_A}\n${out_a}\n--- recsys ${ARGS_B}\n${out_b}")
+  endif()
+elseif(MODE STREQUAL "damaged")
+  file(REMOVE_RECURSE ${COPY})
+  file(COPY ${MODEL}/ DESTINATION ${COPY})
+  file(GLOB arrays RELATIVE ${COPY} ${COPY}/*.npy)
+  list(SORT arrays)
+  list(GET arrays 0 victim)
+  file(WRITE ${COPY}/${victim} "damaged")
+  execute_process(COMMAND ${CLI} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "recsys ${ARGS} on a damaged ${victim} exited with ${rc}:\n${out}${err}")
+  endif()
+  string(FIND "${err}" "${victim}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "the error does not name ${victim}:\n${err}")
+  endif()
+else()
+  message(FATAL_ERROR "unknown MODE '${MODE}'")
+endif()
