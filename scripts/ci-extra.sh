@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # CI steps beyond the main test suite:
-#   - the test suite built with Clang 14 under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   - the test suite built with Clang 14 under AddressSanitizer + UndefinedBehaviorSanitizer,
+#     including the fuzz corpus replays (fuzz:replay:*) and the libFuzzer targets;
+#   - a bounded fuzz smoke run of every libFuzzer target (FUZZ_SECONDS each, default 20);
+#   - the concurrency tests (ctest label "concurrency") under ThreadSanitizer, std::thread
+#     backend (RECSYS_USE_OPENMP=OFF: libgomp is not TSan-instrumented).
+# See docs/reliability.md.
 # Bounded so that the whole of .ci/run stays within 30 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +27,24 @@ t0=$(date +%s)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" \
-  -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF -DRECSYS_INSTALL=OFF
+  -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF -DRECSYS_INSTALL=OFF -DRECSYS_BUILD_FUZZ=ON
 cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L unit
 echo "ci-extra: clang asan+ubsan took $(( $(date +%s) - t0 )) s"
+
+# libFuzzer smoke run: every target for FUZZ_SECONDS on its seed corpus (built above).
+t0=$(date +%s)
+BUILD_DIR=build-asan JOBS="$JOBS" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+echo "ci-extra: fuzz smoke run took $(( $(date +%s) - t0 )) s"
+
+# ThreadSanitizer: only the concurrency tests (many threads calling const queries at once).
+t0=$(date +%s)
+tsan="-fsanitize=thread -fno-omit-frame-pointer"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DCMAKE_CXX_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" \
+  -DRECSYS_USE_OPENMP=OFF -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF -DRECSYS_INSTALL=OFF
+cmake --build build-tsan -j "$JOBS" --target test_concurrency
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --test-dir build-tsan --output-on-failure -L concurrency
+echo "ci-extra: clang tsan (concurrency tests) took $(( $(date +%s) - t0 )) s"

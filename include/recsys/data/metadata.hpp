@@ -106,8 +106,10 @@ struct metadata_field {
         return offsets[r + 1] == offsets[r];
     }
   }
-  /// Categorical codes of row r (empty when missing), in the order written.
+  /// Categorical codes of row r (empty when missing), in the order written. Empty for a numeric
+  /// or timestamp field (they have no codes; reading their offsets would be out of bounds).
   [[nodiscard]] std::span<const index_t> values(std::size_t r) const noexcept {
+    if (type != field_type::categorical) return {};
     return {codes.data() + offsets[r], static_cast<std::size_t>(offsets[r + 1] - offsets[r])};
   }
   /// Whether row r holds categorical code `code`.

@@ -404,11 +404,14 @@ class model_reader {
     if (rows < 0 || cols < 0 || rows > INT32_MAX || cols > INT32_MAX || static_cast<std::int64_t>(indptr.size()) != rows + 1 ||
         indptr.front() != 0 || indptr.back() != static_cast<std::int64_t>(indices.size()) || indices.size() != values.size())
       throw io_error(file, "sparse matrix '" + name + "' is inconsistent (indptr/indices/data/shape)");
+    // The whole of indptr is checked before any row is read: a later decrease would otherwise
+    // let an earlier row run past the end of indices.
+    for (std::size_t r = 0; r + 1 < indptr.size(); ++r)
+      if (indptr[r] > indptr[r + 1]) throw io_error(file, "sparse matrix '" + name + "': indptr is not non-decreasing");
     csr_matrix m(static_cast<index_t>(rows), static_cast<index_t>(cols));
     m.reserve(static_cast<Eigen::Index>(indices.size()));
     for (std::int64_t r = 0; r < rows; ++r) {
       const std::int64_t b = indptr[static_cast<std::size_t>(r)], e = indptr[static_cast<std::size_t>(r) + 1];
-      if (b > e) throw io_error(file, "sparse matrix '" + name + "': indptr is not non-decreasing");
       m.startVec(static_cast<index_t>(r));
       for (std::int64_t n = b; n < e; ++n) {
         const std::int32_t c = indices[static_cast<std::size_t>(n)];

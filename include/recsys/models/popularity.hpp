@@ -192,10 +192,14 @@ class popularity_count {
                               [&](index_t i) { return counts_[static_cast<std::size_t>(i)]; });
   }
 
-  /// For a history given at query time (its items are excluded when exclude_seen).
-  [[nodiscard]] topk_result recommend_for_history(std::span<const index_t> items, std::span<const score_t> /*weights*/,
+  /// For a history given at query time (its items are excluded when exclude_seen). The ranking
+  /// does not depend on the weights, but they are checked as every recipe checks them.
+  /// @throws recsys::invalid_argument if k < 0, the model is not fitted, or weights is neither
+  ///         empty nor of items.size() entries.
+  [[nodiscard]] topk_result recommend_for_history(std::span<const index_t> items, std::span<const score_t> weights,
                                                   index_t k, const recommend_options& opts = {}) const {
     check("popularity_count::recommend_for_history", k);
+    check_weights("popularity_count::recommend_for_history", items, weights);
     return detail::rank_items(num_items(), k, opts, items,
                               [&](index_t i) { return counts_[static_cast<std::size_t>(i)]; });
   }
@@ -254,6 +258,10 @@ class popularity_count {
   void check(const char* where, index_t k) const {
     RECSYS_REQUIRE(fitted_, where, "the model is not fitted yet (call fit first)");
     RECSYS_REQUIRE(k >= 0, where, "k must be >= 0 (got ", k, ")");
+  }
+  static void check_weights(const char* where, std::span<const index_t> items, std::span<const score_t> weights) {
+    RECSYS_REQUIRE(weights.empty() || weights.size() == items.size(), where, "got ", weights.size(), " weights for ",
+                   items.size(), " items");
   }
   void install(std::vector<score_t> counts, csr_matrix seen) {
     counts_ = std::move(counts);
@@ -359,9 +367,10 @@ class trending_now {
                               [&](index_t i) { return scores_[static_cast<std::size_t>(i)]; });
   }
 
-  [[nodiscard]] topk_result recommend_for_history(std::span<const index_t> items, std::span<const score_t> /*weights*/,
+  [[nodiscard]] topk_result recommend_for_history(std::span<const index_t> items, std::span<const score_t> weights,
                                                   index_t k, const recommend_options& opts = {}) const {
     check("trending_now::recommend_for_history", k);
+    check_weights("trending_now::recommend_for_history", items, weights);
     return detail::rank_items(num_items(), k, opts, items,
                               [&](index_t i) { return scores_[static_cast<std::size_t>(i)]; });
   }
@@ -442,6 +451,10 @@ class trending_now {
   void check(const char* where, index_t k) const {
     RECSYS_REQUIRE(fitted_, where, "the model is not fitted yet (call fit first)");
     RECSYS_REQUIRE(k >= 0, where, "k must be >= 0 (got ", k, ")");
+  }
+  static void check_weights(const char* where, std::span<const index_t> items, std::span<const score_t> weights) {
+    RECSYS_REQUIRE(weights.empty() || weights.size() == items.size(), where, "got ", weights.size(), " weights for ",
+                   items.size(), " items");
   }
 
   trending_config config_;
