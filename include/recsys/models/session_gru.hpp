@@ -631,6 +631,10 @@ class session_gru {
     RECSYS_REQUIRE(k >= 0, "session_gru::recommend", "k must be >= 0 (got ", k, ")");
     auto& heap = s.heap_;
     heap.reset(k);
+    if (k == 0) {  // an empty heap is "full" and has no threshold to read
+      heap.drain_into(out);
+      return;
+    }
     const index_t n = num_items();
     if (!opts.include.empty()) {
       // Score only the included items.
