@@ -40,7 +40,9 @@ asan_targets=(test_foundation test_csv test_metadata test_ingest test_io test_id
 for t in interactions_csv metadata_csv baskets filter_expression model_store npy; do
   asan_targets+=("fuzz_$t")  # the smoke run below starts from the seed corpus: it replays it under ASan
 done
-cmake --build build-asan -j "$JOBS" --target "${asan_targets[@]}"
+set_list=$(IFS=';'; echo "${asan_targets[*]}")
+cmake -S . -B build-asan -DRECSYS_TARGET_SET="$set_list" >/dev/null
+cmake --build build-asan -j "$JOBS" --target recsys_target_set
 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L unit -LE fuzz
 echo "ci-extra: clang asan+ubsan took $(( $(date +%s) - t0 )) s"
