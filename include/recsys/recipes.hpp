@@ -56,6 +56,13 @@
 #include <utility>
 #include <vector>
 
+// recipes() is inline (header-only use) unless compiled once for the program (see recipes()).
+#if defined(RECSYS_SEPARATE_RECIPES)
+#define RECSYS_RECIPES_INLINE
+#else
+#define RECSYS_RECIPES_INLINE inline
+#endif
+
 namespace recsys {
 
 /// What a model was trained on: stored in its manifest ("data") so a served model can say.
@@ -356,6 +363,27 @@ param_map apply_params(Config& config, const std::vector<recipe_param>& defaults
   return s;
 }
 
+/// Loading, shared by the registry's models: the manifest must name this model's recipe.
+inline void require_recipe(const model_reader& in, const std::string& name) {
+  if (in.recipe() != name)
+    throw io_error(in.manifest_file(), "holds a '" + in.recipe() + "' model, expected '" + name + "'");
+}
+
+/// Loading, shared by the registry's models: the saved user and item id maps, checked against
+/// the model's sizes and the saved training summary.
+struct saved_ids {
+  id_map<std::string> users;
+  id_map<std::string> items;
+};
+inline saved_ids read_saved_ids(const model_reader& in, const training_summary& summary, std::int64_t num_users,
+                                std::int64_t num_items) {
+  saved_ids ids{in.ids("user_ids", num_users), in.ids("item_ids", num_items)};
+  if (summary.users != ids.users.size() || summary.items != ids.items.size())
+    throw io_error(in.manifest_file(), str("the data summary says ", summary.users, " users x ", summary.items,
+                                           " items, the model has ", ids.users.size(), " x ", ids.items.size()));
+  return ids;
+}
+
 /// The adapter every registry entry uses: a model type M with its config and a fit function.
 /// Besides the model it keeps what serving needs: the training log's user and item id maps and
 /// a summary of the training data, saved with the model.
@@ -443,21 +471,16 @@ class recipe_model final : public model {
   }
 
   void load(const model_reader& in) override {
-    if (in.recipe() != name_)
-      throw io_error(in.manifest_file(), "holds a '" + in.recipe() + "' model, expected '" + name_ + "'");
+    require_recipe(in, name_);
     training_summary summary;
     in.in_manifest([&] { summary = summary_from_json(in.require_field("data")); });
     M loaded(config_);
     loaded.load(in);
-    id_map<std::string> users = in.ids("user_ids", loaded.num_users());
-    id_map<std::string> items = in.ids("item_ids", loaded.num_items());
-    if (summary.users != users.size() || summary.items != items.size())
-      throw io_error(in.manifest_file(), str("the data summary says ", summary.users, " users x ", summary.items,
-                                             " items, the model has ", users.size(), " x ", items.size()));
+    saved_ids ids = read_saved_ids(in, summary, loaded.num_users(), loaded.num_items());
     model_ = std::move(loaded);
     params_ = in.params();
-    user_ids_ = std::move(users);
-    item_ids_ = std::move(items);
+    user_ids_ = std::move(ids.users);
+    item_ids_ = std::move(ids.items);
     summary_ = std::move(summary);
     fitted_ = true;
   }
@@ -634,8 +657,7 @@ class session_gru_model final : public model {
   }
 
   void load(const model_reader& in) override {
-    if (in.recipe() != name_)
-      throw io_error(in.manifest_file(), "holds a '" + in.recipe() + "' model, expected '" + name_ + "'");
+    detail::require_recipe(in, name_);
     training_summary summary;
     param_map recipe_params;
     in.in_manifest([&] {
@@ -655,18 +677,14 @@ class session_gru_model final : public model {
     for (index_t i : items)
       model_reader::check(i >= 0 && i < loaded.num_items(), in.array_file("last_session_items"),
                           detail::str("holds item ", i, ", the model has ", loaded.num_items(), " items"));
-    id_map<std::string> users = in.ids("user_ids", static_cast<std::int64_t>(offsets.size()) - 1);
-    id_map<std::string> item_ids = in.ids("item_ids", loaded.num_items());
-    if (summary.users != users.size() || summary.items != item_ids.size())
-      throw io_error(in.manifest_file(), detail::str("the data summary says ", summary.users, " users x ",
-                                                     summary.items, " items, the model has ", users.size(), " x ",
-                                                     item_ids.size()));
+    detail::saved_ids ids =
+        detail::read_saved_ids(in, summary, static_cast<std::int64_t>(offsets.size()) - 1, loaded.num_items());
     gru_ = std::move(loaded);
     last_offsets_ = std::move(offsets);
     last_items_ = std::move(items);
     params_ = std::move(recipe_params);
-    user_ids_ = std::move(users);
-    item_ids_ = std::move(item_ids);
+    user_ids_ = std::move(ids.users);
+    item_ids_ = std::move(ids.items);
     summary_ = std::move(summary);
     fitted_ = true;
   }
@@ -740,7 +758,16 @@ struct fit_on_log {
 
 /// Every built-in recipe, in a fixed order, with the search space AutoML tunes (see
 /// docs/lifecycle.md for the ranges and where they come from).
-[[nodiscard]] inline const std::vector<recipe>& recipes() {
+///
+/// Defining the registry instantiates every model (training, queries, save and load) in the
+/// translation unit that uses it: tens of seconds of compile time. A program with several such
+/// translation units can compile it once: define RECSYS_SEPARATE_RECIPES for the whole program
+/// (every translation unit), and RECSYS_RECIPES_IMPLEMENTATION as well in exactly one of them,
+/// or link the CMake target recsys::recipes, which does both (docs/getting-started.md).
+#if defined(RECSYS_SEPARATE_RECIPES) && !defined(RECSYS_RECIPES_IMPLEMENTATION)
+[[nodiscard]] const std::vector<recipe>& recipes();
+#else
+[[nodiscard]] RECSYS_RECIPES_INLINE const std::vector<recipe>& recipes() {
   static const std::vector<recipe> all = [] {
     using dim = search_dimension;
     std::vector<recipe> r;
@@ -802,6 +829,7 @@ struct fit_on_log {
   }();
   return all;
 }
+#endif  // RECSYS_SEPARATE_RECIPES
 
 /// The recipe called `name`.
 /// @throws recsys::invalid_argument listing the known recipes when there is none.

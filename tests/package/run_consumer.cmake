@@ -31,7 +31,7 @@ elseif(MODE STREQUAL "add_subdirectory")
 elseif(MODE STREQUAL "fetchcontent")
   # What a release tarball holds: the headers and the CMake files.
   execute_process(COMMAND ${CMAKE_COMMAND} -E tar czf "${WORK_DIR}/recsys-src.tar.gz"
-                    CMakeLists.txt LICENSE cmake include
+                    CMakeLists.txt LICENSE cmake include src
                   WORKING_DIRECTORY "${SOURCE_DIR}" COMMAND_ERROR_IS_FATAL ANY)
   list(APPEND consumer_args -DRECSYS_TARBALL=${WORK_DIR}/recsys-src.tar.gz)
 else()

@@ -55,6 +55,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <concepts>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -464,7 +465,11 @@ class session_gru {
   ///         data without a single session of 2 or more events, or hrnn without users;
   ///         recsys::numerical_error when the loss becomes non-finite (lower learning_rate);
   ///         recsys::cancelled.
-  void fit(const session_data& train, const job_control& job = {});
+  /// (A template only so that the trainer, tens of seconds of compile time, is compiled where a
+  /// program trains: `Sessions` is always session_data.)
+  template <class Sessions = session_data>
+    requires std::same_as<Sessions, session_data>
+  void fit(const Sessions& train, const job_control& job = {});
 
   [[nodiscard]] bool is_fitted() const noexcept { return fitted_; }
   [[nodiscard]] const session_gru_config& config() const noexcept { return cfg_; }
@@ -922,7 +927,9 @@ inline void session_gru::compute_user_states(const session_gru_network& net, con
   });
 }
 
-inline void session_gru::fit(const session_data& train, const job_control& job) {
+template <class Sessions>
+  requires std::same_as<Sessions, session_data>
+void session_gru::fit(const Sessions& train, const job_control& job) {
   cfg_.validate();
   constexpr std::string_view where = "session_gru::fit";
   index_t n_items = train.num_items;
