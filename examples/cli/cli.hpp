@@ -107,6 +107,15 @@ class stopwatch {
 /// Prints a JSON document on stdout (pretty, one object).
 void print_json(const json& j);
 
+/// The metrics a --metrics list names, after the `leading` ones (e.g. an objective): "default"
+/// and "personalize" expand to those sets; a repeated metric keeps its first place.
+/// @throws recsys::invalid_argument for an unknown metric.
+[[nodiscard]] std::vector<metric> parse_metric_list(const std::vector<std::string>& names,
+                                                    std::vector<metric> leading = {});
+
+/// {"<metric>": value, ...} in the evaluation's order.
+[[nodiscard]] json metrics_json(const evaluation_result& r);
+
 /// What `recsys evaluate` passes on for a session recipe (model::supports_next_item()).
 struct next_item_request {
   common_options common;

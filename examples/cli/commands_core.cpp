@@ -38,30 +38,6 @@ void add_recipes_command(CLI::App& app) {
   });
 }
 
-json metrics_json(const evaluation_result& r) {
-  json m = json::object();
-  for (const auto& v : r.metrics) m[v.name] = v.value;
-  return m;
-}
-
-std::vector<metric> parse_metric_list(const std::vector<std::string>& names) {
-  std::vector<metric> out;
-  for (const auto& n : names) {
-    if (n == "default") {
-      for (const auto& m : default_metrics()) out.push_back(m);
-    } else if (n == "personalize") {
-      for (const auto& m : personalize_metrics()) out.push_back(m);
-    } else {
-      out.push_back(parse_metric(n));
-    }
-  }
-  // keep the first of repeated metrics
-  std::vector<metric> unique;
-  for (const auto& m : out)
-    if (std::find(unique.begin(), unique.end(), m) == unique.end()) unique.push_back(m);
-  return unique;
-}
-
 void add_evaluate_command(CLI::App& app) {
   struct opts {
     common_options common;

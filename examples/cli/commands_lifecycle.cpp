@@ -13,12 +13,6 @@ namespace recsys::cli {
 
 namespace {
 
-json metric_values(const evaluation_result& r) {
-  json m = json::object();
-  for (const auto& v : r.metrics) m[v.name] = v.value;
-  return m;
-}
-
 json param_object(const param_map& p) {
   json out = json::object();
   for (const auto& [k, v] : p) out[k] = v;
@@ -94,21 +88,6 @@ void add_batch_command(CLI::App& app) {
   });
 }
 
-std::vector<metric> metric_list(const std::string& objective, const std::vector<std::string>& names) {
-  std::vector<metric> out{parse_metric(objective)};
-  for (const auto& n : names) {
-    if (n == "default") {
-      for (const auto& m : default_metrics()) out.push_back(m);
-    } else {
-      out.push_back(parse_metric(n));
-    }
-  }
-  std::vector<metric> unique;
-  for (const auto& m : out)
-    if (std::find(unique.begin(), unique.end(), m) == unique.end()) unique.push_back(m);
-  return unique;
-}
-
 void add_automl_command(CLI::App& app) {
   struct opts {
     common_options common;
@@ -137,7 +116,7 @@ void add_automl_command(CLI::App& app) {
   cmd->callback([o] {
     automl_options ao;
     ao.objective = parse_metric(o->metric);
-    ao.metrics = metric_list(o->metric, o->metrics);
+    ao.metrics = parse_metric_list(o->metrics, {parse_metric(o->metric)});
     ao.recipes = o->recipes;
     for (const auto& r : ao.recipes) (void)find_recipe(r);  // unknown names fail before loading data
     ao.trials = o->trials;
@@ -160,7 +139,7 @@ void add_automl_command(CLI::App& app) {
                     {"tuned", param_object(t.tuned)},
                     {"params", param_object(t.params)},
                     {"validation", number_or_null(t.validation)},
-                    {"test", metric_values(t.test)},
+                    {"test", metrics_json(t.test)},
                     {"fit_seconds", t.fit_seconds},
                     {"evaluate_seconds", t.evaluate_seconds}};
         if (!t.ok()) row["error"] = t.error;
@@ -249,7 +228,7 @@ void add_windows_command(CLI::App& app) {
     wo.half_life_days = o->half_lives;
     wo.combine = o->combine;
     wo.objective = parse_metric(o->metric);
-    wo.metrics = metric_list(o->metric, o->metrics);
+    wo.metrics = parse_metric_list(o->metrics, {parse_metric(o->metric)});
     wo.params = parse_sets(o->recipe.sets);
     wo.split = parse_split_spec(o->data.split);
     wo.seed = o->common.seed;
@@ -270,7 +249,7 @@ void add_windows_command(CLI::App& app) {
                         {"first_timestamp", t.first_timestamp},
                         {"same_as_all_time", t.same_as_all_time},
                         {"objective", number_or_null(t.objective)},
-                        {"metrics", metric_values(t.result)},
+                        {"metrics", metrics_json(t.result)},
                         {"fit_seconds", t.fit_seconds}});
       print_json({{"command", "windows"},
                   {"recipe", r.recipe},

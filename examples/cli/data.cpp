@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Loading interactions for the CLI: format detection, ingestion rules, splits, recipe models.
+// Loading interactions for the CLI: format detection, ingestion rules, splits, recipe models;
+// the metric lists and metric JSON every evaluating command shares.
 #include "cli.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <utility>
 
 namespace recsys::cli {
 
@@ -86,6 +89,29 @@ split load_split(const data_options& d, std::uint64_t seed, int threads) {
   split_spec spec = parse_split_spec(d.split);
   spec.num_threads = threads;
   return make_split(load_data(d), spec, seed);
+}
+
+std::vector<metric> parse_metric_list(const std::vector<std::string>& names, std::vector<metric> leading) {
+  std::vector<metric> out = std::move(leading);
+  for (const auto& n : names) {
+    if (n == "default") {
+      for (const auto& m : default_metrics()) out.push_back(m);
+    } else if (n == "personalize") {
+      for (const auto& m : personalize_metrics()) out.push_back(m);
+    } else {
+      out.push_back(parse_metric(n));
+    }
+  }
+  std::vector<metric> unique;
+  for (const auto& m : out)
+    if (std::find(unique.begin(), unique.end(), m) == unique.end()) unique.push_back(m);
+  return unique;
+}
+
+json metrics_json(const evaluation_result& r) {
+  json m = json::object();
+  for (const auto& v : r.metrics) m[v.name] = v.value;
+  return m;
 }
 
 json report_json(const load_report& r) {
