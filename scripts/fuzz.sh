@@ -29,9 +29,14 @@ if [ ! -f "$BUILD_DIR/CMakeCache.txt" ] || ! grep -q "RECSYS_BUILD_FUZZ:BOOL=ON"
   san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" \
-    -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF -DRECSYS_INSTALL=OFF -DRECSYS_BUILD_FUZZ=ON >/dev/null
+    -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF -DRECSYS_INSTALL=OFF \
+    -DRECSYS_BUILD_FUZZ=ON >/dev/null
 fi
-cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]/#/fuzz_}"
+if [ ${#targets[@]} -eq 6 ]; then
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target fuzzers  # one parallel build of all six
+else
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]/#/fuzz_}"
+fi
 
 status=0
 for t in "${targets[@]}"; do
