@@ -462,6 +462,8 @@ struct count_slot {
 
 /// Rows ahead of the current one whose items the product prefetches.
 inline constexpr std::int64_t kPrefetch = 8;
+/// 4-byte entries (item ids, float values) per 64-byte cache line.
+inline constexpr std::int64_t kLineEntries = 16;
 
 /// Per-thread scratch of the product: the dense accumulator over right items.
 template <class Slot>
@@ -526,7 +528,23 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
         // rows are short and far apart (1M baskets: a cache miss per basket): fetch the row
         // pointer kPrefetch * 2 rows ahead and the row's items kPrefetch rows ahead
         if (p + 2 * kPrefetch < p_end) detail::prefetch(rptr + lidx[p + 2 * kPrefetch]);
-        if (p + kPrefetch < p_end) detail::prefetch(ridx + rptr[lidx[p + kPrefetch]]);
+        if (p + kPrefetch < p_end) {
+          // the whole row ahead (its items, and its values in weighted mode), not just its
+          // first line: user histories span several lines, and each missed line stalls the loop
+          // (baskets: mostly one line, so the loop over further lines is usually skipped)
+          const auto ra = static_cast<std::size_t>(lidx[p + kPrefetch]);
+          const std::int64_t ba = rptr[ra], ea = rptr[ra + 1];
+          detail::prefetch(ridx + ba);
+          if constexpr (Weighted) detail::prefetch(rval + ba);
+          if (ea - ba > 1) {
+            for (std::int64_t q = ba + kLineEntries; q < ea; q += kLineEntries) {
+              detail::prefetch(ridx + q);
+              if constexpr (Weighted) detail::prefetch(rval + q);
+            }
+            detail::prefetch(ridx + ea - 1);  // the row need not start on a line boundary
+            if constexpr (Weighted) detail::prefetch(rval + ea - 1);
+          }
+        }
         const auto r = static_cast<std::size_t>(lidx[p]);
         const std::int64_t b = rptr[r], e = rptr[r + 1];
         if constexpr (Weighted) {
