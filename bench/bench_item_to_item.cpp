@@ -4,6 +4,9 @@
 //   - fit time and pair visits / s per score and thread count (implicit 0.7.3 fits its cosine and
 //     BM25 item-item models on the same set in about 0.6 s on this machine class);
 //   - 1M baskets ("frequently bought together", LLR) and pair association rules;
+//   - new vs old: each iteration fits with the library and with the pre-i2i-speed path kept in
+//     baseline_item_to_item.hpp, process CPU of each measured separately (old_over_new is the
+//     same-run ratio; same_result = 1 when both neighbour matrices are bitwise equal);
 //   - the sparse row-by-row product against the naive dense reference (dense X, X^T X by Eigen's
 //     GEMM, a heap per row) on a reduced set where the dense matrices fit, ratio in the same run.
 // RECSYS_BENCH_SMOKE=1 shrinks every input.
@@ -13,9 +16,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include "baseline_item_to_item.hpp"
 #include "bench_support.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <vector>
 
@@ -144,6 +150,78 @@ void BM_fit_baskets(benchmark::State& state) {
   report(state, m);
 }
 BENCHMARK(BM_fit_baskets)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Bitwise equality of two neighbour matrices (structure and float bits).
+bool same_matrix(const recsys::csr_matrix& a, const recsys::csr_matrix& b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols() || a.nonZeros() != b.nonZeros()) return false;
+  const auto n = static_cast<std::size_t>(a.nonZeros());
+  return std::equal(a.outerIndexPtr(), a.outerIndexPtr() + a.rows() + 1, b.outerIndexPtr()) &&
+         std::equal(a.innerIndexPtr(), a.innerIndexPtr() + n, b.innerIndexPtr()) &&
+         std::memcmp(a.valuePtr(), b.valuePtr(), n * sizeof(float)) == 0;
+}
+
+// New (library) and old (baseline_item_to_item.hpp) fits alternate in every iteration (two of
+// each), so the ratio of their process CPU shares the machine's noise; *_cpu_ms are per fit.
+template <class Input>
+void new_vs_old(benchmark::State& state, const Input& input, const recsys::item_to_item_config& c) {
+  recsys::item_to_item m(c);
+  double new_s = 0, old_s = 0;
+  bool same = true;
+  recsys::csr_matrix old;
+  auto fit_new = [&] {
+    const double t0 = process_cpu_seconds();
+    m.fit(input);
+    new_s += process_cpu_seconds() - t0;
+  };
+  auto fit_old = [&] {
+    const double t0 = process_cpu_seconds();
+    old = recsys::bench::baseline::old_fit(input, c);
+    old_s += process_cpu_seconds() - t0;
+  };
+  for (auto _ : state) {
+    // new, old, old, new: whichever runs second finds the allocator warm, so both go first once
+    fit_new();
+    fit_old();
+    fit_old();
+    fit_new();
+    same = same && same_matrix(m.neighbours(), old);
+  }
+  const double n = 2.0 * static_cast<double>(state.iterations());
+  state.counters["new_cpu_ms"] = 1e3 * new_s / n;
+  state.counters["old_cpu_ms"] = 1e3 * old_s / n;
+  state.counters["old_over_new"] = old_s / new_s;
+  state.counters["same_result"] = same ? 1.0 : 0.0;
+  state.counters["pair_visits"] = static_cast<double>(m.stats().pair_visits);
+  state.SetLabel(std::string(recsys::to_string(c.similarity)));
+}
+
+// Args: similarity index, threads, min co-occurrence.
+void BM_new_vs_old_user_items(benchmark::State& state) {
+  recsys::item_to_item_config c;
+  c.similarity = recsys::all_item_similarities[static_cast<std::size_t>(state.range(0))];
+  c.num_threads = static_cast<int>(state.range(1));
+  c.min_cooccurrence = state.range(2);
+  c.neighbours = 50;
+  new_vs_old(state, user_items(), c);
+}
+BENCHMARK(BM_new_vs_old_user_items)
+    ->ArgNames({"sim", "threads", "min_count"})
+    ->Args({sim_index(recsys::item_similarity::cosine), 2, 1})
+    ->Args({sim_index(recsys::item_similarity::bm25), 2, 1})
+    ->Args({sim_index(recsys::item_similarity::tfidf), 2, 1})
+    ->Args({sim_index(recsys::item_similarity::llr), 2, 3})
+    ->Args({sim_index(recsys::item_similarity::sims), 2, 3})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_new_vs_old_baskets(benchmark::State& state) {
+  recsys::item_to_item_config c;
+  c.similarity = recsys::item_similarity::llr;
+  c.num_threads = static_cast<int>(state.range(0));
+  c.neighbours = 50;
+  new_vs_old(state, baskets(), c);
+}
+BENCHMARK(BM_new_vs_old_baskets)->ArgName("threads")->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_association_rules_baskets(benchmark::State& state) {
   const recsys::basket_data& b = baskets();

@@ -60,6 +60,18 @@ struct incidence {
   /// Appends a row from (item, value) pairs in any order; repeated items are summed.
   /// Sorts `entries` in place.
   void push_row(std::vector<std::pair<index_t, float>>& entries) {
+    // inputs usually arrive sorted and distinct (CSR rows, most baskets): copy them through
+    const bool ascending = std::adjacent_find(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+                             return a.first >= b.first;
+                           }) == entries.end();
+    if (ascending) {
+      for (const auto& [item, value] : entries) {
+        idx.push_back(item);
+        val.push_back(static_cast<float>(0.0 + static_cast<double>(value)));  // as the summing path
+      }
+      ptr.push_back(static_cast<std::int64_t>(idx.size()));
+      return;
+    }
     std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (std::size_t e = 0; e < entries.size();) {
       const index_t item = entries[e].first;
@@ -195,12 +207,27 @@ struct prune_report {
   std::int64_t item_count_high = 0;
 };
 
+/// The index round(p * (n - 1)) of the nearest rank p in n ascending values (n > 0).
+[[nodiscard]] inline std::size_t nearest_rank_index(std::size_t n, double p) {
+  const double pos = std::floor(p * static_cast<double>(n - 1) + 0.5);
+  return std::min(n - 1, static_cast<std::size_t>(std::max(0.0, pos)));
+}
+
 /// The value at rank round(p * (n - 1)) of an ascending sequence (nearest rank); 0 when empty.
 [[nodiscard]] inline std::int64_t nearest_rank(const std::vector<std::int64_t>& sorted, double p) {
   if (sorted.empty()) return 0;
-  const double pos = std::floor(p * static_cast<double>(sorted.size() - 1) + 0.5);
-  const auto k = std::min(sorted.size() - 1, static_cast<std::size_t>(std::max(0.0, pos)));
-  return sorted[k];
+  return sorted[nearest_rank_index(sorted.size(), p)];
+}
+
+/// nearest_rank of the values as if sorted, without sorting them all: the minimum / maximum for
+/// p = 0 / 1 (the defaults: one pass), else a selection. Reorders `values`.
+[[nodiscard]] inline std::int64_t nearest_rank_unsorted(std::vector<std::int64_t>& values, double p) {
+  if (values.empty()) return 0;
+  const std::size_t k = nearest_rank_index(values.size(), p);
+  if (k == 0) return *std::min_element(values.begin(), values.end());
+  if (k == values.size() - 1) return *std::max_element(values.begin(), values.end());
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(k), values.end());
+  return values[k];
 }
 
 namespace cooc {
@@ -251,9 +278,10 @@ inline prune_report prune(incidence& left, incidence* right, timed_events* event
     if (len[r] > 0) lengths.push_back(len[r]);
   }
   rep.rows_nonempty = static_cast<std::int64_t>(lengths.size());
-  std::sort(lengths.begin(), lengths.end());
-  rep.row_length_low = nearest_rank(lengths, o.min_row_percentile);
-  rep.row_length_high = nearest_rank(lengths, o.max_row_percentile);
+  // (no full sort: 1M baskets made it a visible share of a fit)
+  rep.row_length_low = nearest_rank_unsorted(lengths, o.min_row_percentile);
+  rep.row_length_high = nearest_rank_unsorted(lengths, o.max_row_percentile);
+  const std::int64_t longest = lengths.empty() ? 0 : *std::max_element(lengths.begin(), lengths.end());
   std::vector<char> row_keep(rows, 0);
   for (std::size_t r = 0; r < rows; ++r) {
     if (len[r] == 0) continue;
@@ -276,9 +304,8 @@ inline prune_report prune(incidence& left, incidence* right, timed_events* event
   for (std::int64_t c : count)
     if (c > 0) counts.push_back(c);
   rep.items_active = static_cast<std::int64_t>(counts.size());
-  std::sort(counts.begin(), counts.end());
-  rep.item_count_low = std::max(nearest_rank(counts, o.min_item_percentile), o.min_item_rows);
-  rep.item_count_high = nearest_rank(counts, o.max_item_percentile);
+  rep.item_count_low = std::max(nearest_rank_unsorted(counts, o.min_item_percentile), o.min_item_rows);
+  rep.item_count_high = nearest_rank_unsorted(counts, o.max_item_percentile);
   std::vector<char> item_keep(static_cast<std::size_t>(cols), 0);
   for (std::size_t j = 0; j < item_keep.size(); ++j) {
     if (count[j] == 0) continue;
@@ -294,7 +321,7 @@ inline prune_report prune(incidence& left, incidence* right, timed_events* event
 
   // (3) allowed items per row, capped
   const bool no_change = rep.rows_short == 0 && rep.rows_long == 0 && rep.items_rare == 0 && rep.items_popular == 0 &&
-                         (o.max_row_length <= 0 || (lengths.empty() || lengths.back() <= o.max_row_length));
+                         (o.max_row_length <= 0 || longest <= o.max_row_length);
   if (no_change) return rep;
 
   incidence allowed;
@@ -462,6 +489,8 @@ struct count_slot {
 
 /// Rows ahead of the current one whose items the product prefetches.
 inline constexpr std::int64_t kPrefetch = 8;
+/// 4-byte entries (item ids, float values) per 64-byte cache line.
+inline constexpr std::int64_t kLineEntries = 16;
 
 /// Per-thread scratch of the product: the dense accumulator over right items.
 template <class Slot>
@@ -526,7 +555,23 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
         // rows are short and far apart (1M baskets: a cache miss per basket): fetch the row
         // pointer kPrefetch * 2 rows ahead and the row's items kPrefetch rows ahead
         if (p + 2 * kPrefetch < p_end) detail::prefetch(rptr + lidx[p + 2 * kPrefetch]);
-        if (p + kPrefetch < p_end) detail::prefetch(ridx + rptr[lidx[p + kPrefetch]]);
+        if (p + kPrefetch < p_end) {
+          // the whole row ahead (its items, and its values in weighted mode), not just its
+          // first line: user histories span several lines, and each missed line stalls the loop
+          // (baskets: mostly one line, so the loop over further lines is usually skipped)
+          const auto ra = static_cast<std::size_t>(lidx[p + kPrefetch]);
+          const std::int64_t ba = rptr[ra], ea = rptr[ra + 1];
+          detail::prefetch(ridx + ba);
+          if constexpr (Weighted) detail::prefetch(rval + ba);
+          if (ea - ba > 1) {
+            for (std::int64_t q = ba + kLineEntries; q < ea; q += kLineEntries) {
+              detail::prefetch(ridx + q);
+              if constexpr (Weighted) detail::prefetch(rval + q);
+            }
+            detail::prefetch(ridx + ea - 1);  // the row need not start on a line boundary
+            if constexpr (Weighted) detail::prefetch(rval + ea - 1);
+          }
+        }
         const auto r = static_cast<std::size_t>(lidx[p]);
         const std::int64_t b = rptr[r], e = rptr[r + 1];
         if constexpr (Weighted) {
