@@ -244,6 +244,10 @@ class model_writer {
     detail::json::array s;
     for (auto d : shape) s.emplace_back(d);
     detail::json::object entry;
+    // Sized up front: growing it from empty makes GCC 12 report a false -Warray-bounds in
+    // std::pair's constructor wherever this function is inlined (the new storage taken as a
+    // zero-length array), as in test_concurrency's save / load round trip.
+    entry.reserve(5);
     entry.emplace_back("file", file);
     entry.emplace_back("type", std::move(kind));
     entry.emplace_back("shape", detail::json::value(std::move(s)));
