@@ -13,7 +13,10 @@
 #include <recsys/data/synthetic.hpp>
 #include <recsys/io/model_store.hpp>
 #include <recsys/io/npy.hpp>
+#include <recsys/ranking/filter.hpp>
 #include <recsys/ranking/filter_expression.hpp>
+#include <recsys/ranking/pipeline.hpp>
+#include <recsys/ranking/rerank.hpp>
 #include <recsys/recipes.hpp>
 
 #include "recsys_test.hpp"
@@ -23,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <limits>
 #include <string>
 #include <vector>
@@ -194,6 +198,9 @@ TEST_CASE("bad input: queries with k = 0, k beyond the catalogue, negative k and
       CHECK(big.size() <= static_cast<std::size_t>(n));
       CHECK(big.is_sorted());
       for (const float s : big.scores) CHECK(std::isfinite(s));
+      // the largest k: the same list, and no buffer sized by k (the ASan build would run out)
+      const auto biggest = m->recommend(u, std::numeric_limits<recsys::index_t>::max());
+      CHECK(biggest.ids == big.ids);
       CHECK_THROWS_AS(m->recommend(u, -1), recsys::invalid_argument);
       // include/exclude lists with ids outside the catalogue
       const std::vector<recsys::index_t> odd = {-5, n, n + 7, 0, 0};
@@ -227,6 +234,8 @@ TEST_CASE("bad input: queries with k = 0, k beyond the catalogue, negative k and
       CHECK(h.size() <= 5);
       CHECK(m->recommend_for_history({}, {}, 5).size() <= 5);
       CHECK(m->recommend_for_history(hist, {}, 0).empty());
+      CHECK(m->recommend_for_history(hist, {}, std::numeric_limits<recsys::index_t>::max()).size() <=
+            static_cast<std::size_t>(n));
       CHECK_THROWS_AS(m->recommend_for_history(hist, {}, -2), recsys::invalid_argument);
       const std::vector<recsys::score_t> short_weights = {1.0f};
       CHECK_THROWS_AS(m->recommend_for_history(hist, short_weights, 5), recsys::invalid_argument);
@@ -234,6 +243,7 @@ TEST_CASE("bad input: queries with k = 0, k beyond the catalogue, negative k and
     if (m->supports_similar_items()) {
       CHECK(m->similar_items(0, 0).empty());
       CHECK(m->similar_items(0, n + 10).size() <= static_cast<std::size_t>(n - 1));
+      CHECK(m->similar_items(0, std::numeric_limits<recsys::index_t>::max()).size() <= static_cast<std::size_t>(n - 1));
       CHECK_THROWS_AS(m->similar_items(0, -1), recsys::invalid_argument);
       // Unknown items: popular items (item-to-item) or recsys::invalid_argument (factor models).
       for (const auto i : {recsys::index_t{-1}, n, std::numeric_limits<recsys::index_t>::max()})
@@ -298,6 +308,156 @@ TEST_CASE("bad input: fitting on an empty log or a log with non-finite weights",
           for (const float s : m->recommend(u, 10).scores) CHECK(std::isfinite(s));
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: re-ranking, filters and pipelines
+
+namespace {
+
+// A re-ranked list is well formed: at most `limit` entries, catalogue items only, no repeats.
+void check_list(const std::vector<recsys::index_t>& ids, std::size_t limit, recsys::index_t n) {
+  CHECK(ids.size() <= limit);
+  CHECK(std::set<recsys::index_t>(ids.begin(), ids.end()).size() == ids.size());
+  for (const auto i : ids) CHECK((i >= 0 && i < n));
+}
+
+}  // namespace
+
+TEST_CASE("bad input: re-ranking with k = 0, huge k, unknown candidates, bad settings and mismatched masks",
+          "[sweep]") {
+  using recsys::index_t;
+  const auto log = reliability_log(5);
+  recsys::bpr_config bc;
+  bc.epochs = 3;
+  bc.factors = 8;
+  bc.num_threads = 1;
+  recsys::bpr_model bpr(bc);
+  bpr.fit(recsys::build_matrix(log));
+  recsys::item_to_item knn;
+  knn.fit(log);
+  const index_t n = bpr.num_items();
+  constexpr index_t huge = std::numeric_limits<index_t>::max();
+  const std::vector<index_t> users = {0, -1, bpr.num_users(), huge};
+  const std::vector<index_t> ks = {0, 1, n, n + 5, huge};
+  const recsys::item_mask all(n, true);
+  const auto some = recsys::item_mask::where(n, [](index_t i) { return i % 3 == 0; });
+  const recsys::factor_similarity fsim(bpr);
+  const recsys::cooccurrence_similarity csim(knn);
+
+  // rank_candidates keeps ids the model does not know (and repeats), unscored, after the others;
+  // MMR over such a pool must not look them up in the model (similarity 0).
+  const std::vector<index_t> candidates = {3, -1, n, 3, huge, 1};
+  for (const auto u : users) {
+    INFO("user " << u);
+    const auto ranked = recsys::rank_candidates(bpr, u, candidates);
+    REQUIRE(ranked.ids.size() == candidates.size());
+    CHECK(ranked.num_scored <= 3);
+    for (std::size_t j = ranked.num_scored; j < ranked.ids.size(); ++j) CHECK(std::isnan(ranked.scores[j]));
+    CHECK(recsys::rank_candidates(bpr, u, std::vector<index_t>{}).ids.empty());
+    CHECK_THROWS_AS(recsys::rank_candidates(bpr, u, candidates, recsys::item_mask(n + 1)), recsys::invalid_argument);
+    recsys::topk_result pool;
+    for (std::size_t j = 0; j < ranked.ids.size(); ++j) pool.push_back(ranked.ids[j], ranked.scores[j]);
+    for (const double lambda : {0.0, 0.5, 1.0}) {
+      CHECK(recsys::diversify_mmr(pool, huge, lambda, fsim).size() == pool.size());
+      CHECK(recsys::diversify_mmr(pool, huge, lambda, csim).size() == pool.size());
+      CHECK(recsys::diversify_mmr(pool, 0, lambda, fsim).empty());
+    }
+  }
+  recsys::topk_result pool = bpr.recommend(0, 10);
+  for (const double bad : {std::nan(""), -0.1, 1.5, std::numeric_limits<double>::infinity()})
+    CHECK_THROWS_AS(recsys::diversify_mmr(pool, 3, bad, fsim), recsys::invalid_argument);
+  CHECK_THROWS_AS(recsys::diversify_mmr(pool, -1, 0.5, fsim), recsys::invalid_argument);
+  std::vector<recsys::score_t> short_out(1);
+  const std::vector<index_t> two = {0, 1};
+  CHECK_THROWS_AS(fsim(0, two, short_out), recsys::invalid_argument);
+  CHECK_THROWS_AS(csim(0, two, short_out), recsys::invalid_argument);
+
+  // blend: a huge k costs no more than the entries given; negative slots and k are errors
+  std::vector<recsys::slot_group> groups(1);
+  groups[0].slots = huge;
+  groups[0].items = bpr.recommend(1, 5);
+  const auto blended = recsys::blend(pool, groups, huge, 7, 0);
+  check_list(blended.ids, pool.size() + groups[0].items.size(), n);
+  CHECK(recsys::blend(pool, groups, 0).ids.empty());
+  CHECK_THROWS_AS(recsys::blend(pool, groups, -1), recsys::invalid_argument);
+  groups[0].slots = -1;
+  CHECK_THROWS_AS(recsys::blend(pool, groups, 5), recsys::invalid_argument);
+
+  // promotions
+  for (const int percent : {0, -5, 101}) {
+    recsys::promotion p;
+    p.percent = percent;
+    CHECK_THROWS_AS(recsys::recommend_with_promotion(bpr, 0, 5, all, some, p), recsys::invalid_argument);
+  }
+  recsys::promotion promo;
+  promo.percent = 30;
+  promo.placement = recsys::slot_placement::random;
+  for (const auto u : users)
+    for (const auto k : ks) {
+      INFO("user " << u << ", k " << k);
+      check_list(recsys::recommend_with_promotion(bpr, u, k, all, some, promo).ids,
+                 static_cast<std::size_t>(std::min(k, n)), n);
+    }
+  CHECK_THROWS_AS(recsys::recommend_with_promotion(bpr, 0, -1, all, some, promo), recsys::invalid_argument);
+  CHECK_THROWS_AS(recsys::recommend_with_promotion(bpr, 0, 5, recsys::item_mask(n - 1), some, promo),
+                  recsys::invalid_argument);
+
+  // exploration
+  const auto bad_config = [](auto&& change) {
+    recsys::exploration_config c;
+    change(c);
+    return c;
+  };
+  const double nan = std::nan("");
+  for (const auto& c : {bad_config([&](auto& c) { c.weight = nan; }), bad_config([](auto& c) { c.weight = -0.1; }),
+                        bad_config([](auto& c) { c.weight = 1.1; }),
+                        bad_config([](auto& c) { c.item_age_cutoff_days = 0; }),
+                        bad_config([&](auto& c) { c.item_age_cutoff_days = nan; }),
+                        bad_config([](auto& c) { c.item_age_cutoff_days = std::numeric_limits<double>::infinity(); }),
+                        bad_config([](auto& c) { c.max_interactions = -2; })})
+    CHECK_THROWS_AS(recsys::new_item_explorer(log, nullptr, c), recsys::invalid_argument);
+  recsys::exploration_config ec;
+  ec.weight = 0.5;
+  ec.max_interactions = -1;
+  const recsys::new_item_explorer explorer(log, nullptr, ec);
+  for (const auto u : users)
+    for (const auto k : ks) {
+      INFO("user " << u << ", k " << k);
+      check_list(recsys::recommend_with_exploration(bpr, u, k, explorer, all).ids,
+                 static_cast<std::size_t>(std::min(k, n)), n);
+    }
+  CHECK_THROWS_AS(recsys::recommend_with_exploration(bpr, 0, -1, explorer, all), recsys::invalid_argument);
+  CHECK_THROWS_AS(recsys::recommend_with_exploration(bpr, 0, 5, explorer, recsys::item_mask(n + 3)),
+                  recsys::invalid_argument);
+
+  // filters: malformed expressions, missing $PARAMETER values, unknown users and items
+  for (const char* text : {"", "EXCLUDE", "EXCLUDE ItemID WHERE", "INCLUDE ItemID WHERE Items.X IN", "EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"a\""})
+    CHECK_THROWS_AS(recsys::item_filter(text, {&log, nullptr}), recsys::error);
+  const recsys::item_filter by_type("EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ($TYPES)", {&log, nullptr});
+  for (const auto u : users) {
+    INFO("user " << u);
+    recsys_error_or_value([&] { CHECK(by_type.allowed(u).size() == n); });  // $TYPES missing
+    const recsys::filter_params values{{"TYPES", {"view", "no-such-type"}}};
+    CHECK(by_type.allowed(u, values).size() == n);
+    for (const auto i : {index_t{-1}, n, huge}) CHECK_FALSE(by_type.allows(u, i, values));
+  }
+
+  // a pipeline: every stage, any user, any k
+  recsys::pipeline pl(bpr);
+  pl.add_source(recsys::recent_neighbours_source("neighbours", knn, log, 3, 20));
+  pl.set_promotion(recsys::item_filter("INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"view\")", {&log, nullptr}),
+                   promo);
+  pl.set_exploration(explorer);
+  pl.set_diversity(fsim, 0.7);
+  for (const auto u : users)
+    for (const auto k : ks) {
+      INFO("user " << u << ", k " << k);
+      check_list(pl.recommend(u, k).ids, static_cast<std::size_t>(std::min(k, n)), n);
+    }
+  CHECK_THROWS_AS(pl.recommend(0, -1), recsys::invalid_argument);
+  CHECK_THROWS_AS(pl.set_diversity(fsim, nan), recsys::invalid_argument);
+  CHECK_THROWS_AS(pl.set_exploration(recsys::new_item_explorer()), recsys::invalid_argument);
 }
 
 // ---------------------------------------------------------------------------------------------

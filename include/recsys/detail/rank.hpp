@@ -11,6 +11,7 @@
 #include <recsys/models/recommender.hpp>
 #include <recsys/types.hpp>
 
+#include <algorithm>
 #include <span>
 #include <vector>
 
@@ -38,7 +39,7 @@ template <class ScoreOf>
   topk_result out;
   if (k <= 0 || num_items <= 0) return out;
   const std::vector<char> blocked = blocked_items(num_items, opts, seen);
-  topk_heap heap(k);
+  topk_heap heap(std::min(k, num_items));  // a heap of k entries would be allocated whole
   if (!opts.include.empty()) {
     std::vector<char> offered(static_cast<std::size_t>(num_items), 0);
     for (index_t i : opts.include) {

@@ -1001,7 +1001,7 @@ class item_to_item {
           skip.assign(static_cast<std::size_t>(n_users), 0);
           for (index_t u : seen_by_item.row(static_cast<std::size_t>(item))) skip[static_cast<std::size_t>(u)] = 1;
         }
-        detail::topk_heap heap(k);
+        detail::topk_heap heap(std::min(k, n_users));  // (allocated whole: never more than exist)
         for (index_t u : acc.touched())
           if (allowed[static_cast<std::size_t>(u)] && (skip.empty() || !skip[static_cast<std::size_t>(u)]))
             heap.push(static_cast<score_t>(acc.value(u)), u);
@@ -1247,7 +1247,7 @@ class item_to_item {
   }
 
   topk_result neighbours_of(index_t item, index_t k, const std::vector<char>& allowed) const {
-    detail::topk_heap heap(k);
+    detail::topk_heap heap(std::min(k, num_items()));  // (allocated whole: never more than exist)
     bool any = false;
     if (in_catalogue(item)) {
       for (csr_matrix::InnerIterator it(neighbours_, item); it; ++it) {
@@ -1278,7 +1278,7 @@ class item_to_item {
                            const std::vector<char>& allowed) const {
     detail::sparse_accumulator<double> acc(num_items());
     accumulate(items, weights, acc);
-    detail::topk_heap heap(k);
+    detail::topk_heap heap(std::min(k, num_items()));  // (allocated whole: never more than exist)
     bool any = false;
     for (index_t j : acc.touched()) {
       if (!allowed[static_cast<std::size_t>(j)]) continue;

@@ -635,7 +635,7 @@ class session_gru {
     check_state(s, "recommend");
     RECSYS_REQUIRE(k >= 0, "session_gru::recommend", "k must be >= 0 (got ", k, ")");
     auto& heap = s.heap_;
-    heap.reset(k);
+    heap.reset(std::min(k, num_items()));  // the heap is allocated whole: never more than the catalogue
     if (k == 0) {  // an empty heap is "full" and has no threshold to read
       heap.drain_into(out);
       return;

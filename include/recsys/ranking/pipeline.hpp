@@ -269,14 +269,15 @@ class pipeline {
   /// Whether `user` is handled by the ranker (else by the fallback, when one is set).
   [[nodiscard]] bool uses_ranker(index_t user) const { return !fallback_ || ranker_.is_known_user(user); }
 
-  /// Runs one request through every stage (see the file comment).
+  /// Runs one request through every stage (see the file comment). A k beyond the catalogue
+  /// counts as the catalogue size (the list cannot be longer).
   /// @throws recsys::invalid_argument for k < 0 or as the stages do (bad filter values...).
   [[nodiscard]] reranked_list run(const pipeline_request& req) const {
     RECSYS_REQUIRE(req.k >= 0, "pipeline::run", "k must be >= 0 (got ", req.k, ")");
-    const index_t k = req.k;
+    const index_t n = num_items();
+    const index_t k = std::min(req.k, n);  // also keeps k + reserved slots below from overflowing
     const bool ranked_by_ranker = uses_ranker(req.user);
     const recommender_ref scorer = ranked_by_ranker ? ranker_ : *fallback_;
-    const index_t n = num_items();
     const item_mask allowed =
         filter_ ? filter_->allowed(req.user, req.filter_values.value_or(filter_values_), req.current_item)
                 : item_mask(n, true);

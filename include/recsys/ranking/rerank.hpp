@@ -261,11 +261,17 @@ struct slot_group {
 /// next ranked item not already in the list. A group that runs out hands its positions to the
 /// main ranking; when the main ranking runs out, the groups' remaining items follow (groups in
 /// order). So each group gets exactly min(slots, its distinct items not placed before) entries
-/// while the main ranking lasts, and the list has min(k, distinct items) entries.
+/// while the main ranking lasts, and the list has min(k, distinct items) entries. A k beyond the
+/// number of entries given (ranked plus the groups' items) counts as that number.
 /// @throws recsys::invalid_argument for k < 0 or a negative slot count.
 [[nodiscard]] inline reranked_list blend(const topk_result& ranked, std::span<const slot_group> groups, index_t k,
                                          rng& r) {
   RECSYS_REQUIRE(k >= 0, "blend", "k must be >= 0 (got ", k, ")");
+  // The list cannot be longer than the entries given: a larger k counts as that many (the
+  // positions below take O(k) memory, so a huge k must not reach them).
+  std::size_t given = ranked.size();
+  for (const slot_group& g : groups) given += g.items.size();
+  k = static_cast<index_t>(std::min<std::size_t>(static_cast<std::size_t>(k), given));
   std::vector<int> owner(static_cast<std::size_t>(k), -1);
   std::vector<index_t> free_positions(static_cast<std::size_t>(k));
   std::iota(free_positions.begin(), free_positions.end(), 0);
@@ -545,14 +551,18 @@ class factor_similarity {
   explicit factor_similarity(const factor_model<Scalar>& model) : factors_(&model.item_factors()) {
     norms_ = factors_->rowwise().norm();
   }
-  /// out[j] = cos(item, others[j]).
+  /// out[j] = cos(item, others[j]); 0 when either id is outside the catalogue (a re-ranked pool
+  /// may hold unscored ids the model does not know, see rank_candidates).
+  /// @throws recsys::invalid_argument when out is shorter than others.
   void operator()(index_t item, std::span<const index_t> others, std::span<score_t> out) const {
-    const Scalar na = norms_[item];
+    RECSYS_REQUIRE(out.size() >= others.size(), "factor_similarity", "out has ", out.size(), " entries for ",
+                   others.size(), " items");
+    const index_t n = num_items();
+    const Scalar na = item >= 0 && item < n ? norms_[item] : Scalar(0);
     for (std::size_t j = 0; j < others.size(); ++j) {
-      const Scalar nb = norms_[others[j]];
-      out[j] = na > 0 && nb > 0
-                   ? static_cast<score_t>(factors_->row(item).dot(factors_->row(others[j])) / (na * nb))
-                   : 0.0f;
+      const index_t b = others[j];
+      const Scalar nb = b >= 0 && b < n ? norms_[b] : Scalar(0);
+      out[j] = na > 0 && nb > 0 ? static_cast<score_t>(factors_->row(item).dot(factors_->row(b)) / (na * nb)) : 0.0f;
     }
   }
   [[nodiscard]] index_t num_items() const noexcept { return static_cast<index_t>(factors_->rows()); }
@@ -573,7 +583,10 @@ class cooccurrence_similarity {
     for (Eigen::Index e = 0; e < s_->nonZeros(); ++e) scale_ = std::max(scale_, std::abs(s_->valuePtr()[e]));
     if (!(scale_ > 0)) scale_ = 1;
   }
+  /// @throws recsys::invalid_argument when out is shorter than others.
   void operator()(index_t item, std::span<const index_t> others, std::span<score_t> out) const {
+    RECSYS_REQUIRE(out.size() >= others.size(), "cooccurrence_similarity", "out has ", out.size(), " entries for ",
+                   others.size(), " items");
     for (std::size_t j = 0; j < others.size(); ++j) {
       const auto ab = lookup(item, others[j]);
       const auto ba = lookup(others[j], item);

@@ -608,6 +608,8 @@ template <class Queries, class Items>
                                                           const topk_options& opts = {}) {
   RECSYS_REQUIRE(k >= 0, "topk_inner_product", "k must be >= 0 (got ", k, ")");
   const auto n = queries.rows();
+  // at most every item per query: a larger k only adds padding, which split_results drops
+  k = static_cast<index_t>(std::min<Eigen::Index>(k, items.rows()));
   std::vector<index_t> ids(static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
   std::vector<score_t> scores(ids.size());
   topk_inner_product(queries, items, item_bias, k, ids.data(), scores.data(), filter, opts);
@@ -635,6 +637,7 @@ template <class Scores>
                                                    const topk_filter& filter = {}, const topk_options& opts = {}) {
   RECSYS_REQUIRE(k >= 0, "topk_select", "k must be >= 0 (got ", k, ")");
   const auto n = score_rows.rows();
+  k = static_cast<index_t>(std::min<Eigen::Index>(k, score_rows.cols()));  // as topk_inner_product
   std::vector<index_t> ids(static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
   std::vector<score_t> scores(ids.size());
   topk_select(score_rows, k, ids.data(), scores.data(), filter, opts);
