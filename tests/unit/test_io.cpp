@@ -5,6 +5,7 @@
 
 #include "recsys_test.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 
@@ -70,6 +71,38 @@ TEST_CASE("npy reader rejects damaged files with clear errors", "[npy]") {
   expect_error(version, "version");
   CHECK_THROWS_AS(recsys::read_npy_matrix<float>(dir / "ok.npy"), recsys::io_error);  // 1-d, not 2-d
   CHECK_THROWS_AS(recsys::read_npy<float>(dir / "missing.npy"), recsys::io_error);
+}
+
+TEST_CASE("writers are all or nothing: a failed write keeps the old file and leaves no temporary file", "[npy]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("recsys-test-atomic-" + std::to_string(recsys::test::seed()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path target = dir / "a.npy";
+  const std::vector<float> v = {1, 2, 3};
+  recsys::write_npy(target, v);
+  const auto count_files = [&] {
+    std::size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
+    return n;
+  };
+  // a body that fails half way (as a CSV writer meeting a bad row, or a full disk)
+  CHECK_THROWS_AS(recsys::detail::write_file(target,
+                                             [](std::ostream& os) {
+                                               os << "partial";
+                                               throw recsys::io_error("body", "fails half way");
+                                             }),
+                  recsys::io_error);
+  CHECK(recsys::read_npy<float>(target).data == v);
+  CHECK(count_files() == 1);
+  // a successful write replaces the file
+  const std::vector<float> w = {4, 5};
+  recsys::write_npy(target, w);
+  CHECK(recsys::read_npy<float>(target).data == w);
+  CHECK(count_files() == 1);
+  CHECK_THROWS_AS(recsys::write_npy(dir / "missing" / "b.npy", v), recsys::io_error);
+  CHECK(count_files() == 1);
+  fs::remove_all(dir);
 }
 
 TEST_CASE("json round trip keeps order, exact integers and escapes", "[json]") {

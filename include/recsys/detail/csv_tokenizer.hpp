@@ -26,6 +26,7 @@
 /// - with quoting off, '"' is an ordinary character.
 
 #include <recsys/data/id_map.hpp>
+#include <recsys/detail/files.hpp>
 #include <recsys/detail/platform.hpp>
 #include <recsys/detail/strings.hpp>
 #include <recsys/errors.hpp>
@@ -617,22 +618,6 @@ class buffered_writer {
   std::ostream& os_;
   std::string buf_;
 };
-
-/// Opens `path` for writing, runs body(std::ostream&), and checks that everything was written.
-/// @throws recsys::io_error when the file cannot be opened or written.
-template <class Body>
-void write_file(const std::filesystem::path& path, Body&& body) {
-  errno = 0;
-  std::ofstream os(path, std::ios::binary | std::ios::trunc);
-  if (!os)
-    throw io_error(path.string(), "cannot open for writing: " + (errno != 0 ? std::generic_category().message(errno)
-                                                                            : std::string("unknown error")));
-  body(static_cast<std::ostream&>(os));
-  os.flush();
-  if (!os) throw io_error(path.string(), "write failed");
-  os.close();
-  if (!os) throw io_error(path.string(), "closing the file failed");
-}
 
 }  // namespace recsys::detail
 

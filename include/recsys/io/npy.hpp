@@ -19,6 +19,7 @@
 ///   xt::xarray<float> x = recsys::to_xarray(recsys::read_npy<float>("item_factors.npy"));
 /// @endcode
 
+#include <recsys/detail/files.hpp>
 #include <recsys/detail/xtensor.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/types.hpp>
@@ -237,15 +238,13 @@ template <class T>
   return parse_npy<T>(detail::read_file_bytes(path), path.string());
 }
 
-/// Writes a C-order array. @throws recsys::io_error when the file cannot be written.
+/// Writes a C-order array, all or nothing (a temporary file renamed onto `path` when complete).
+/// @throws recsys::io_error when the file cannot be written.
 template <class T>
 void write_npy(const std::filesystem::path& path, const T* data, std::span<const std::int64_t> shape) {
   const std::string bytes = detail::npy_bytes(data, shape);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw io_error(path.string(), "cannot open for writing");
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.flush();
-  if (!out) throw io_error(path.string(), "write failed (disk full?)");
+  detail::write_file(path,
+                     [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
 }
 
 /// Writes a dense Eigen matrix (any storage order) as a 2-d C-order array.
