@@ -11,9 +11,12 @@
 #include <catch2/catch.hpp>
 #endif
 
+#include <recsys/errors.hpp>
+
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace recsys::test {
@@ -48,6 +51,31 @@ inline std::filesystem::path scratch_dir(const std::string& name) {
   std::filesystem::create_directories(dir);
   return dir;
 }
+
+/// The message of the recsys::invalid_argument that `f()` throws; empty when it does not throw.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const recsys::invalid_argument& e) {
+    return e.what();
+  }
+  return {};
+}
+
+/// The recsys::io_error that `f()` throws, if it throws one.
+template <class F>
+std::optional<recsys::io_error> io_error_of(F&& f) {
+  try {
+    f();
+  } catch (const recsys::io_error& e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+/// prefix followed by k, e.g. id("u", 7) = "u7": ids for synthetic logs.
+inline std::string id(const char* prefix, std::uint32_t k) { return std::string(prefix) += std::to_string(k); }
 
 }  // namespace recsys::test
 

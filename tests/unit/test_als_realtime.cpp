@@ -18,7 +18,7 @@ namespace {
 using recsys::index_t;
 using recsys::test::Approx;
 
-recsys::csr_matrix random_interactions(index_t users, index_t items, index_t min_deg, index_t max_deg,
+recsys::csr_matrix realtime_interactions(index_t users, index_t items, index_t min_deg, index_t max_deg,
                                        std::uint64_t seed) {
   recsys::rng g(seed, recsys::stream_tag("test.als.realtime.data"));
   std::vector<Eigen::Triplet<float, index_t>> t;
@@ -62,7 +62,7 @@ recsys::als_config config(recsys::als_solver solver, index_t f = 8, index_t iter
   return c;
 }
 
-double confidence(const recsys::als_config& c, double w) {
+double realtime_confidence(const recsys::als_config& c, double w) {
   return c.confidence == recsys::als_confidence::hu ? 1.0 + c.alpha * w : c.alpha * w;
 }
 
@@ -77,7 +77,7 @@ Eigen::MatrixXd dense_system(const recsys::als<Scalar>& m, const row_data& r) {
   Eigen::MatrixXd a = y.transpose() * y + lambda * Eigen::MatrixXd::Identity(y.cols(), y.cols());
   for (std::size_t j = 0; j < r.items.size(); ++j) {
     const Eigen::VectorXd yi = y.row(r.items[j]).transpose();
-    a += (confidence(c, r.weights[j]) - 1) * yi * yi.transpose();
+    a += (realtime_confidence(c, r.weights[j]) - 1) * yi * yi.transpose();
   }
   return a;
 }
@@ -87,7 +87,7 @@ Eigen::VectorXd dense_fold_in(const recsys::als<Scalar>& m, const row_data& r) {
   const Eigen::MatrixXd y = m.item_factors().template cast<double>();
   Eigen::VectorXd b = Eigen::VectorXd::Zero(y.cols());
   for (std::size_t j = 0; j < r.items.size(); ++j)
-    b += confidence(m.config(), r.weights[j]) * y.row(r.items[j]).transpose();
+    b += realtime_confidence(m.config(), r.weights[j]) * y.row(r.items[j]).transpose();
   return dense_system(m, r).ldlt().solve(b);
 }
 
@@ -101,7 +101,7 @@ double rel_tol() {
 TEMPLATE_TEST_CASE("als: fold-in of a training user reproduces its trained factors", "[als][realtime]", float, double) {
   // Each iteration ends with the user half-sweep, so a trained user's factors are the exact
   // solution against the final item factors: fold-in of its training row is the same solve.
-  const recsys::csr_matrix m = random_interactions(60, 40, 1, 25, recsys::test::seed());  // both exact paths (f = 8)
+  const recsys::csr_matrix m = realtime_interactions(60, 40, 1, 25, recsys::test::seed());  // both exact paths (f = 8)
   recsys::als_config c = config(recsys::als_solver::cholesky);
   SECTION("constant lambda") {}
   SECTION("frequency-scaled lambda") {
@@ -124,7 +124,7 @@ TEMPLATE_TEST_CASE("als: fold-in of a training user reproduces its trained facto
 }
 
 TEST_CASE("als: fold-in of a CG-trained user is close to its trained factors", "[als][realtime]") {
-  const recsys::csr_matrix m = random_interactions(60, 40, 1, 20, recsys::test::seed() + 1);
+  const recsys::csr_matrix m = realtime_interactions(60, 40, 1, 20, recsys::test::seed() + 1);
   recsys::als<double> model(config(recsys::als_solver::cg, 6, 30));
   model.fit(m);
   double worst = 0;
@@ -137,7 +137,7 @@ TEST_CASE("als: fold-in of a CG-trained user is close to its trained factors", "
 }
 
 TEST_CASE("als: fold-in merges duplicates, ignores unknown items and validates weights", "[als][realtime]") {
-  const recsys::csr_matrix m = random_interactions(40, 30, 2, 10, recsys::test::seed() + 2);
+  const recsys::csr_matrix m = realtime_interactions(40, 30, 2, 10, recsys::test::seed() + 2);
   recsys::als<float> model(config(recsys::als_solver::cholesky));
   model.fit(m);
   const std::vector<index_t> dup{3, 5, 3}, merged{3, 5};
@@ -167,7 +167,7 @@ TEST_CASE("als: fold-in merges duplicates, ignores unknown items and validates w
 }
 
 TEST_CASE("als: recommend_for_history is the fold-in user's ranking", "[als][realtime]") {
-  const recsys::csr_matrix m = random_interactions(50, 60, 1, 12, recsys::test::seed() + 3);
+  const recsys::csr_matrix m = realtime_interactions(50, 60, 1, 12, recsys::test::seed() + 3);
   recsys::als<float> model(config(recsys::als_solver::cholesky));
   model.fit(m);
   for (index_t u = 0; u < m.rows(); u += 7) {
@@ -188,7 +188,7 @@ TEST_CASE("als: recommend_for_history is the fold-in user's ranking", "[als][rea
 }
 
 TEMPLATE_TEST_CASE("als: explain attributes the score to history items", "[als][realtime]", float, double) {
-  const recsys::csr_matrix m = random_interactions(40, 30, 3, 15, recsys::test::seed() + 4);
+  const recsys::csr_matrix m = realtime_interactions(40, 30, 3, 15, recsys::test::seed() + 4);
   recsys::als<TestType> model(config(recsys::als_solver::cholesky, 6));
   model.fit(m);
   for (index_t u = 0; u < m.rows(); u += 5)
@@ -206,7 +206,7 @@ TEMPLATE_TEST_CASE("als: explain attributes the score to history items", "[als][
       for (std::size_t j = 0; j < e.contributions.size(); ++j) {
         const index_t hj = e.contributions.ids[j];
         const auto pos = std::find(r.items.begin(), r.items.end(), hj) - r.items.begin();
-        const double want = confidence(model.config(), r.weights[static_cast<std::size_t>(pos)]) *
+        const double want = realtime_confidence(model.config(), r.weights[static_cast<std::size_t>(pos)]) *
                             model.item_factors().row(hj).template cast<double>().dot(v);
         REQUIRE(e.contributions.scores[j] == Approx(want).margin(std::is_same_v<TestType, double> ? 1e-9 : 1e-4));
         sum += e.contributions.scores[j];
@@ -234,7 +234,7 @@ TEMPLATE_TEST_CASE("als: explain attributes the score to history items", "[als][
 }
 
 TEST_CASE("als: partial_fit adds users and items and re-solves the given rows", "[als][realtime]") {
-  const recsys::csr_matrix full = random_interactions(70, 45, 1, 15, recsys::test::seed() + 5);
+  const recsys::csr_matrix full = realtime_interactions(70, 45, 1, 15, recsys::test::seed() + 5);
   // The first model sees 60 users and 40 items.
   recsys::csr_matrix old = full.topLeftCorner(60, 40);
   old.makeCompressed();
@@ -260,7 +260,7 @@ TEST_CASE("als: partial_fit adds users and items and re-solves the given rows", 
       double n = 0;
       for (index_t u = 0; u < 70; ++u)
         if (full.coeff(u, i) != 0) {
-          cu[u] = confidence(c, full.coeff(u, i));
+          cu[u] = realtime_confidence(c, full.coeff(u, i));
           pu[u] = 1;
           ++n;
         }

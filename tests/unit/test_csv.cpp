@@ -36,15 +36,7 @@ recsys::csv_options skipping(std::size_t max_problems = 100) {
   return o;
 }
 
-template <class F>
-std::optional<recsys::io_error> io_error_of(F&& f) {
-  try {
-    f();
-  } catch (const recsys::io_error& e) {
-    return e;
-  }
-  return std::nullopt;
-}
+using recsys::test::io_error_of;
 
 // The reader must throw io_error at (line, column) with a reason containing `needle`.
 void check_bad(std::string_view text, std::int64_t line, std::int64_t column, std::string_view needle,

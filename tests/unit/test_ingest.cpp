@@ -31,7 +31,7 @@ void check_accounting(const recsys::load_report& r, std::size_t rows) {
   CHECK(r.rows_read == r.rows_kept + r.rows_bad + r.rows_merged + removed);
 }
 
-std::string id(const char* prefix, std::uint32_t k) { return std::string(prefix) += std::to_string(k); }
+using recsys::test::id;
 
 /// A random log whose EVENT_VALUE is the row number (so output rows can be traced back).
 recsys::interaction_log random_log(std::uint64_t seed, std::uint32_t users, std::uint32_t items, int events) {

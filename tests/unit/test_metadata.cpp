@@ -19,15 +19,7 @@ namespace {
 using recsys::field_type;
 using recsys::index_t;
 
-template <class F>
-std::optional<recsys::io_error> io_error_of(F&& f) {
-  try {
-    f();
-  } catch (const recsys::io_error& e) {
-    return e;
-  }
-  return std::nullopt;
-}
+using recsys::test::io_error_of;
 
 void check_bad_items(const std::string& text, std::int64_t line, std::int64_t column, std::string_view needle,
                      const recsys::metadata_options& o = {}) {

@@ -17,15 +17,7 @@ using recsys::index_t;
 using ids = std::vector<index_t>;
 using recsys::test::Approx;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const recsys::invalid_argument& e) {
-    return e.what();
-  }
-  return {};
-}
+using recsys::test::error_of;
 
 // AUC by enumerating every (relevant, non-relevant) candidate pair. Candidates are 0..n-1; the
 // list gives ranks 0..len-1 and every unlisted candidate shares rank len.

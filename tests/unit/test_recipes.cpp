@@ -10,7 +10,7 @@
 #include <string>
 
 namespace {
-recsys::interaction_log small_log() {
+recsys::interaction_log recipes_log() {
   recsys::interaction_log log;
   recsys::rng g(recsys::test::seed());
   for (int r = 0; r < 2000; ++r)
@@ -33,7 +33,7 @@ TEST_CASE("every recipe has a unique name, a description and documented paramete
 }
 
 TEST_CASE("every recipe fits and recommends through recsys::model", "[recipes]") {
-  const auto log = small_log();
+  const auto log = recipes_log();
   for (const auto& r : recsys::recipes()) {
     INFO("recipe " << r.name);
     // gru4rec's defaults (GRU4Rec's RSC15 paramfile: 10 epochs, 2,048 negatives) take seconds here.
@@ -59,7 +59,7 @@ TEST_CASE("make_model applies parameters and reports the effective ones", "[reci
     if (k == "last_days") found = v == "7";
   CHECK(found);
   // the registry's defaults equal the config's defaults
-  const auto log = small_log();
+  const auto log = recipes_log();
   auto a = recsys::make_model("trending");
   a->fit(log);
   recsys::trending_now b;

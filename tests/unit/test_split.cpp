@@ -16,14 +16,14 @@
 #include <utility>
 #include <vector>
 
-namespace names = recsys::split_rule_names;
+namespace split_names = recsys::split_rule_names;
 
 namespace {
 
-std::string id(const char* prefix, std::uint32_t k) { return std::string(prefix) += std::to_string(k); }
+using recsys::test::id;
 
 /// A random log whose EVENT_VALUE is the row number; timestamps with many ties.
-recsys::interaction_log random_log(std::uint64_t seed, std::uint32_t users, std::uint32_t items, int events) {
+recsys::interaction_log random_split_log(std::uint64_t seed, std::uint32_t users, std::uint32_t items, int events) {
   recsys::interaction_log log;
   recsys::rng r(seed, recsys::stream_tag("test.split"), 0);
   for (int e = 0; e < events; ++e) {
@@ -80,7 +80,7 @@ bool same(const recsys::split& a, const recsys::split& b) {
 TEST_CASE("personalize split: 10% of users, oldest 90% to train, newest 10% as targets", "[split]") {
   const auto seed = recsys::test::seed();
   INFO("seed " << seed);
-  const auto log = random_log(seed, 300, 50, 6000);
+  const auto log = random_split_log(seed, 300, 50, 6000);
   const auto s = recsys::personalize_split(log, seed);
   check_partition(log, s);
 
@@ -102,8 +102,8 @@ TEST_CASE("personalize split: 10% of users, oldest 90% to train, newest 10% as t
       CHECK(*std::max_element(train_ages.begin(), train_ages.end()) <
             *std::min_element(test_ages.begin(), test_ages.end()));
   }
-  CHECK(s.train.report.removed_by(names::to_test) == static_cast<std::int64_t>(s.test.size()));
-  CHECK(s.test.report.removed_by(names::to_train) == static_cast<std::int64_t>(s.train.size()));
+  CHECK(s.train.report.removed_by(split_names::to_test) == static_cast<std::int64_t>(s.test.size()));
+  CHECK(s.test.report.removed_by(split_names::to_train) == static_cast<std::int64_t>(s.train.size()));
 }
 
 TEST_CASE("personalize split on a hand example: ties on time go by log order", "[split]") {
@@ -133,7 +133,7 @@ TEST_CASE("personalize split on a hand example: ties on time go by log order", "
 
 TEST_CASE("splits are deterministic: same seed same result, seeds differ, thread count does not matter", "[split]") {
   const auto seed = recsys::test::seed();
-  const auto log = random_log(seed, 6000, 200, 30000);  // > 4096 users: per-user sorting runs in parallel
+  const auto log = random_split_log(seed, 6000, 200, 30000);  // > 4096 users: per-user sorting runs in parallel
   recsys::personalize_split_options o;
   o.num_threads = 1;
   const auto a = recsys::personalize_split(log, seed, o);
@@ -163,7 +163,7 @@ TEST_CASE("leave-last-n: the newest n of each user with more than n events", "[s
   CHECK(tags(recsys::leave_last_split(log, 1).test) == std::vector<int>{2, 4});
   CHECK_THROWS_AS(recsys::leave_last_split(log, 0), recsys::invalid_argument);
 
-  const auto big = random_log(recsys::test::seed() + 3, 50, 40, 2000);
+  const auto big = random_split_log(recsys::test::seed() + 3, 50, 40, 2000);
   const auto r = recsys::leave_last_split(big, 3);
   check_partition(big, r);
   std::map<int, int> n, in_test;
@@ -173,7 +173,7 @@ TEST_CASE("leave-last-n: the newest n of each user with more than n events", "[s
 }
 
 TEST_CASE("temporal split: before the cut is train", "[split]") {
-  const auto log = random_log(recsys::test::seed() + 5, 20, 20, 500);
+  const auto log = random_split_log(recsys::test::seed() + 5, 20, 20, 500);
   const auto s = recsys::temporal_split(log, 150);
   check_partition(log, s);
   for (auto t : s.train.timestamps) CHECK(t < 150);
@@ -181,7 +181,7 @@ TEST_CASE("temporal split: before the cut is train", "[split]") {
 }
 
 TEST_CASE("random split: exactly round(frac * n) events, uniform", "[split]") {
-  const auto log = random_log(recsys::test::seed() + 6, 20, 20, 1001);
+  const auto log = random_split_log(recsys::test::seed() + 6, 20, 20, 1001);
   const auto s = recsys::random_split(log, 0.3, 99);
   check_partition(log, s);
   CHECK(s.test.size() == 300);  // round(300.3)
@@ -212,11 +212,11 @@ TEST_CASE("session-time split (RSC15): by session end, unseen items and short te
   const auto s = recsys::session_time_split(log, o);
   CHECK(tags(s.train) == std::vector<int>{0, 1});
   CHECK(tags(s.test) == std::vector<int>{2, 3});
-  CHECK(s.test.report.removed_by(names::unseen_item) == 2);
-  CHECK(s.test.report.removed_by(names::short_session) == 2);
-  CHECK(s.test.report.removed_by(names::no_session) == 1);
-  CHECK(s.train.report.removed_by(names::no_session) == 1);
-  CHECK(s.train.report.removed_by(names::to_test) == 6);
+  CHECK(s.test.report.removed_by(split_names::unseen_item) == 2);
+  CHECK(s.test.report.removed_by(split_names::short_session) == 2);
+  CHECK(s.test.report.removed_by(split_names::no_session) == 1);
+  CHECK(s.train.report.removed_by(split_names::no_session) == 1);
+  CHECK(s.train.report.removed_by(split_names::to_test) == 6);
   check_partition(log, s, 5);
   const auto spec = recsys::parse_split_spec("session-time:100");
   CHECK(same(recsys::make_split(log, spec, 0), s));
@@ -242,7 +242,7 @@ TEST_CASE("session-time split with gap sessions writes them into SESSION_ID on b
   const auto s = recsys::session_time_split(log, o);
   CHECK(tags(s.train) == std::vector<int>{0, 1, 7, 8});
   CHECK(tags(s.test) == std::vector<int>{2, 3, 4, 6});
-  CHECK(s.test.report.removed_by(names::unseen_item) == 1);
+  CHECK(s.test.report.removed_by(split_names::unseen_item) == 1);
   REQUIRE(s.train.has_session);
   REQUIRE(s.test.has_session);
   CHECK(s.train.session_ids == s.test.session_ids);
@@ -309,7 +309,7 @@ TEST_CASE("parse_split_spec reads the CLI's spec strings and quotes bad ones", "
 }
 
 TEST_CASE("make_split dispatches to the split functions", "[split]") {
-  const auto log = random_log(recsys::test::seed() + 9, 40, 30, 800);
+  const auto log = random_split_log(recsys::test::seed() + 9, 40, 30, 800);
   CHECK(same(recsys::make_split(log, recsys::parse_split_spec("personalize"), 7), recsys::personalize_split(log, 7)));
   CHECK(same(recsys::make_split(log, recsys::parse_split_spec("leave-last:2"), 7), recsys::leave_last_split(log, 2)));
   CHECK(same(recsys::make_split(log, recsys::parse_split_spec("temporal:100"), 7), recsys::temporal_split(log, 100)));
@@ -317,6 +317,6 @@ TEST_CASE("make_split dispatches to the split functions", "[split]") {
   const auto st = recsys::make_split(log, recsys::parse_split_spec("session-time:100"), 7);
   std::int64_t removed = 0;
   for (const auto& [name, n] : st.test.report.removed)
-    if (name != names::to_train) removed += n;
+    if (name != split_names::to_train) removed += n;
   check_partition(log, st, removed);
 }

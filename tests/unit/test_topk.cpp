@@ -70,16 +70,7 @@ bool allowed(const query_rules& rules, std::size_t q, index_t item) {
   return true;
 }
 
-// The message of the invalid_argument `f` throws (empty when it does not throw).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const recsys::invalid_argument& e) {
-    return e.what();
-  }
-  return {};
-}
+using recsys::test::error_of;
 
 // Reference: score every allowed item, sort all of them in ranking order, keep k.
 template <class ScoreOf>
