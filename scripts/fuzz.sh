@@ -45,12 +45,15 @@ for t in "${targets[@]}"; do
   mkdir -p "$WORK_DIR/$t" "$WORK_DIR/$t-artifacts" "$WORK_DIR/tmp"
   tmp_dir=$(cd "$WORK_DIR/tmp" && pwd)
   log="$WORK_DIR/$t.log"
+  # the stored crash reproducers are replayed too (after the seed corpus), as fuzz_replay_<t> does
+  inputs=("fuzz/corpus/$t")
+  [ -d "fuzz/crashes/$t" ] && inputs+=("fuzz/crashes/$t")
   echo "fuzz: $t for ${seconds}s"
   # shellcheck disable=SC2086
   if ! TMPDIR="$tmp_dir" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
       nice -n 10 "$BUILD_DIR/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
       -timeout=10 -print_final_stats=1 -dict="fuzz/dict/${dict[$t]}.dict" \
-      -artifact_prefix="$WORK_DIR/$t-artifacts/" ${FUZZ_ARGS:-} "$WORK_DIR/$t" "fuzz/corpus/$t" >"$log" 2>&1; then
+      -artifact_prefix="$WORK_DIR/$t-artifacts/" ${FUZZ_ARGS:-} "$WORK_DIR/$t" "${inputs[@]}" >"$log" 2>&1; then
     echo "fuzz: $t FAILED (see $log and $WORK_DIR/$t-artifacts/)"
     tail -n 40 "$log"
     status=1
