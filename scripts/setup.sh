@@ -16,7 +16,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # 1. Dependencies (Debian packages), installed only when missing.
-packages=(cmake make g++ libeigen3-dev libxtensor-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev)
+packages=(cmake make ninja-build g++ libeigen3-dev libxtensor-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,8 +32,13 @@ fi
 # 2. Configure (Release; tests keep their assertions on) and build.
 data_arg=()
 [ -n "${RECSYS_DATA_DIR:-}" ] && data_arg=(-DRECSYS_DATA_DIR="$RECSYS_DATA_DIR")
+# Ninja for a new build folder (it compiles the test programs while the libraries they link
+# are still compiling, which Make does not, so both cores stay busy); an existing folder keeps
+# the generator it was configured with.
+gen_arg=()
+[ ! -f "$BUILD_DIR/CMakeCache.txt" ] && command -v ninja >/dev/null && gen_arg=(-G Ninja)
 # shellcheck disable=SC2086
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${data_arg[@]}" ${CMAKE_ARGS:-}
+cmake -S . -B "$BUILD_DIR" "${gen_arg[@]}" -DCMAKE_BUILD_TYPE=Release "${data_arg[@]}" ${CMAKE_ARGS:-}
 
 if [ "$mode" = demo ]; then
   cmake --build "$BUILD_DIR" -j "$JOBS" --target example_quickstart recsys_cli
