@@ -53,11 +53,13 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <memory>
@@ -1372,9 +1374,26 @@ class item_to_item {
 
   /// Per-thread buffers of mine()'s top-K selection.
   struct row_selection {
-    std::vector<score_t> score;            ///< per touched pair
-    std::vector<detail::scored_id> best;   ///< candidates, cut back to the best K when full
+    std::vector<std::uint64_t> key;  ///< per touched pair: rank_key, 0 = cannot be kept
+    std::vector<std::uint64_t> best;  ///< candidates, cut back to the best K when full
+    std::vector<index_t> negative_zero;  ///< the row's pairs scored -0.0 (a key holds +0.0)
   };
+
+  /// (score, id) as one integer whose order is ranks_before's for scores that are not NaN
+  /// (larger key = ranks first): the score's bits mapped to an ascending unsigned order in the
+  /// high half (-0.0 as +0.0: they tie), ~id in the low half. Never 0.
+  [[nodiscard]] static std::uint64_t rank_key(score_t score, index_t id) noexcept {
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(score == 0.0f ? 0.0f : score);
+    const std::uint32_t ord = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+    return (static_cast<std::uint64_t>(ord) << 32) | static_cast<std::uint32_t>(~static_cast<std::uint32_t>(id));
+  }
+  [[nodiscard]] static index_t key_id(std::uint64_t key) noexcept {
+    return static_cast<index_t>(~static_cast<std::uint32_t>(key));
+  }
+  [[nodiscard]] static score_t key_score(std::uint64_t key) noexcept {
+    const auto ord = static_cast<std::uint32_t>(key >> 32);
+    return std::bit_cast<score_t>((ord & 0x80000000u) ? (ord ^ 0x80000000u) : ~ord);
+  }
 
   /// Scores one pair from its counts: c = count, w = weighted sum, ni/nj = left/right marginals.
   struct pair_scorer {
@@ -1563,24 +1582,27 @@ class item_to_item {
     auto on_row = [&](const auto& row, int tid) -> bool {
       row_selection& sel = selections[static_cast<std::size_t>(tid)];
       const std::size_t nt = row.touched.size();
-      if (sel.score.size() < nt) sel.score.resize(std::max<std::size_t>(nt, static_cast<std::size_t>(items)));
+      if (sel.key.size() < nt) sel.key.resize(std::max<std::size_t>(nt, static_cast<std::size_t>(items)));
       if (sel.best.size() < cap) sel.best.resize(cap);
-      float* const score = sel.score.data();
-      // pass 1: the score of every touched pair, NaN for a pair that cannot be kept (a kept
+      std::uint64_t* const key = sel.key.data();
+      sel.negative_zero.clear();
+      // pass 1: the rank key of every touched pair, 0 for a pair that cannot be kept (a kept
       // score is never NaN: it passed s >= min_score)
       auto run = [&]<item_similarity S>() {
-        constexpr float skip = std::numeric_limits<float>::quiet_NaN();
         for (std::size_t t = 0; t < nt; ++t) {
           const index_t j = row.touched[t];
           const std::int32_t cnt = row.count(j);
           const double w = row.sum(j);
           row.clear(j);
           if (cnt < min_count || (self && j == row.item)) {
-            score[t] = skip;
+            key[t] = 0;
             continue;
           }
           const double sv = scorer.template score<S>(row.item, j, static_cast<double>(cnt), w);
-          score[t] = sv >= min_score ? static_cast<score_t>(sv) : skip;
+          const auto sf = static_cast<score_t>(sv);
+          key[t] = sv >= min_score ? rank_key(sf, j) : 0;
+          if (sf == 0.0f && std::signbit(sf)) [[unlikely]]
+            sel.negative_zero.push_back(j);
         }
       };
       switch (c.similarity) {
@@ -1619,33 +1641,35 @@ class item_to_item {
           break;
       }
       // pass 2: the best K, by a buffer cut back to its best K (nth_element) whenever it fills;
-      // a candidate enters only if it ranks before the K-th best of the last cut (NaN never does)
-      detail::scored_id* const best = sel.best.data();
-      auto better = [](const detail::scored_id& a, const detail::scored_id& b) { return detail::ranks_before(a, b); };
+      // a candidate enters only if it ranks before the K-th best of the last cut
+      std::uint64_t* const best = sel.best.data();
       std::size_t nb = 0;
-      score_t worst = -std::numeric_limits<score_t>::infinity();  // before the first cut: any non-NaN
-      index_t worst_id = std::numeric_limits<index_t>::max();
+      std::uint64_t worst = 0;  // before the first cut: any pair that can be kept
       for (std::size_t t = 0; t < nt; ++t) {
-        const score_t sv = score[t];
-        const index_t j = row.touched[t];
-        best[nb] = detail::scored_id{sv, j};
-        nb += static_cast<std::size_t>((sv > worst) | ((sv == worst) & (j < worst_id)));
+        best[nb] = key[t];
+        nb += static_cast<std::size_t>(key[t] > worst);
         if (nb == cap) {
-          std::nth_element(best, best + (kk - 1), best + nb, better);
+          std::nth_element(best, best + (kk - 1), best + nb, std::greater<>());
           nb = kk;
-          worst = best[kk - 1].score;
-          worst_id = best[kk - 1].id;
+          worst = best[kk - 1];
         }
       }
       if (nb > kk) {
-        std::nth_element(best, best + (kk - 1), best + nb, better);
+        std::nth_element(best, best + (kk - 1), best + nb, std::greater<>());
         nb = kk;
       }
-      std::sort(best, best + nb, [](const detail::scored_id& a, const detail::scored_id& b) { return a.id < b.id; });
+      std::sort(best, best + nb, [](std::uint64_t a, std::uint64_t b) {
+        return static_cast<std::uint32_t>(a) > static_cast<std::uint32_t>(b);  // ascending id
+      });
       const std::size_t base = static_cast<std::size_t>(row.item) * kk;
       for (std::size_t t = 0; t < nb; ++t) {
-        nb_ids[base + t] = best[t].id;
-        nb_scores[base + t] = best[t].score;
+        const index_t j = key_id(best[t]);
+        score_t sv = key_score(best[t]);
+        if (sv == 0.0f && !sel.negative_zero.empty() &&
+            std::find(sel.negative_zero.begin(), sel.negative_zero.end(), j) != sel.negative_zero.end()) [[unlikely]]
+          sv = -0.0f;
+        nb_ids[base + t] = j;
+        nb_scores[base + t] = sv;
       }
       nb_len[static_cast<std::size_t>(row.item)] = static_cast<std::int32_t>(nb);
       return true;
