@@ -766,6 +766,45 @@ TEST_CASE("item_to_item: parallel preparation and top-K selection equal the seri
     }
   }
 
+  // the sum-only product (no pair counts) == the weighted product: same pairs, same sums
+  {
+    const d::incidence x = random_incidence(2000, 150, 25, recsys::test::seed() + 5);
+    REQUIRE(d::sum_only_safe(x, x));
+    const d::incidence t = d::transpose(x);
+    d::product_input in;
+    in.left_t = &t;
+    in.right = &x;
+    in.left_items = x.cols;
+    in.right_items = x.cols;
+    using pairs = std::vector<std::vector<std::pair<index_t, float>>>;
+    auto collect = [&](pairs& out) {
+      out.assign(static_cast<std::size_t>(x.cols), {});
+      return [&out](const auto& row, int) {
+        auto& o = out[static_cast<std::size_t>(row.item)];
+        for (index_t j : row.touched) o.emplace_back(j, static_cast<float>(row.sum(j)));
+        std::sort(o.begin(), o.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      };
+    };
+    pairs weighted, sum_only;
+    recsys::parallel_options po;
+    po.num_threads = 2;
+    const auto v1 = d::cooccurrence_rows<true, false>(in, po, nullptr, collect(weighted));
+    const auto v2 = d::cooccurrence_rows<true, false, true>(in, po, nullptr, collect(sum_only));
+    CHECK(v1 == v2);
+    for (std::size_t i = 0; i < weighted.size(); ++i) {
+      REQUIRE(weighted[i].size() == sum_only[i].size());
+      for (std::size_t k = 0; k < weighted[i].size(); ++k) {
+        REQUIRE(weighted[i][k].first == sum_only[i][k].first);
+        REQUIRE(std::memcmp(&weighted[i][k].second, &sum_only[i][k].second, sizeof(float)) == 0);
+      }
+    }
+    d::incidence tiny = x;
+    tiny.val[7] = 1e-20f;  // products with it may underflow to 0: not safe
+    CHECK_FALSE(d::sum_only_safe(x, tiny));
+    tiny.val[7] = 0.0f;
+    CHECK_FALSE(d::sum_only_safe(tiny, x));
+  }
+
   // fit(csr_matrix): 1, 2, 3 threads, every score, the drop path (min co-occurrence 3), the
   // pruning path (popularity counted before pruning); the top K == the first K of all
   // neighbours in ranking order (a full sort), ties included (count scores tie often)

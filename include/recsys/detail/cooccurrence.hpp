@@ -645,6 +645,25 @@ struct weighted_slot {
 struct count_slot {
   std::int32_t count;
 };
+/// Accumulator slot in sum-only weighted mode: for consumers that need no pair counts, on inputs
+/// whose every product l * r is a positive normal float (see sum_only_safe), so that a sum is
+/// nonzero exactly when the pair was visited. Half the bytes per visit of weighted_slot, and the
+/// same sums bit for bit (the same additions in the same order).
+struct sum_slot {
+  float sum;
+};
+
+/// Values at or above this have products with each other that are positive normal floats.
+inline constexpr float kSumOnlyMinValue = 1.1e-19f;  // > sqrt(FLT_MIN) = 1.0842e-19
+
+/// True when every value of both incidences is >= kSumOnlyMinValue (and none is NaN): then every
+/// product of a left and a right value, and every sum of them, is > 0.
+[[nodiscard]] inline bool sum_only_safe(const incidence& left, const incidence& right) noexcept {
+  auto ok = [](const incidence& x) {
+    return std::all_of(x.val.begin(), x.val.end(), [](float v) { return v >= kSumOnlyMinValue; });
+  };
+  return ok(left) && ok(right);
+}
 
 /// Rows ahead of the current one whose items the product prefetches.
 inline constexpr std::int64_t kPrefetch = 8;
@@ -669,11 +688,17 @@ struct product_row {
   std::span<const index_t> touched;  ///< right items j with count(i, j) > 0
   Slot* slot;
 
-  /// Rows holding both i and j (within the window in timed mode).
-  [[nodiscard]] std::int32_t count(index_t j) const noexcept { return slot[j].count; }
+  /// Rows holding both i and j (within the window in timed mode). sum_slot keeps no count: 1
+  /// (the pair was visited at least once), for consumers whose minimum count is 1.
+  [[nodiscard]] std::int32_t count(index_t j) const noexcept {
+    if constexpr (std::is_same_v<Slot, sum_slot>)
+      return 1;
+    else
+      return slot[j].count;
+  }
   /// sum of l(r,i) r(r,j) over those rows (weighted mode; 0 in count mode).
   [[nodiscard]] double sum(index_t j) const noexcept {
-    if constexpr (std::is_same_v<Slot, weighted_slot>)
+    if constexpr (!std::is_same_v<Slot, count_slot>)
       return static_cast<double>(slot[j].sum);
     else
       return 0.0;
@@ -687,11 +712,13 @@ struct product_row {
 /// int thread)` consumes each row (it must not keep pointers). A callback that returns bool and
 /// returns true has cleared every touched slot itself (product_row::clear). Returns the number of (row, j)
 /// accumulation steps: sum over rows of |left row| x |right row| in plain mode, events visited
-/// in timed mode.
-template <bool Weighted, bool Timed, class OnRow>
+/// in timed mode. SumOnly (plain weighted mode only) accumulates into sum_slot: the caller
+/// checks sum_only_safe() and needs no counts.
+template <bool Weighted, bool Timed, bool SumOnly = false, class OnRow>
 std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& po, progress_reporter* progress,
                                OnRow&& on_row) {
-  using slot_t = std::conditional_t<Weighted, weighted_slot, count_slot>;
+  static_assert(!SumOnly || (Weighted && !Timed), "sum-only accumulation is for the plain weighted product");
+  using slot_t = std::conditional_t<SumOnly, sum_slot, std::conditional_t<Weighted, weighted_slot, count_slot>>;
   const int threads = max_threads(po);
   std::vector<product_scratch<slot_t>> scratch(static_cast<std::size_t>(threads));
   const auto m = static_cast<std::size_t>(in.right_items);
@@ -739,7 +766,16 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
         const auto r = static_cast<std::size_t>(lidx[p]);
         const std::int64_t b = rptr[r], e = rptr[r + 1];
         visits += e - b;
-        if constexpr (Weighted) {
+        if constexpr (SumOnly) {
+          const float wl = lt.val[static_cast<std::size_t>(p)];
+          for (std::int64_t q = b; q < e; ++q) {
+            const index_t j = ridx[q];
+            slot_t& sl = slot[j];
+            touched[nt] = j;
+            nt += static_cast<std::size_t>(sl.sum == 0.0f);  // first visit: every sum is > 0 after one
+            sl.sum += wl * rval[q];
+          }
+        } else if constexpr (Weighted) {
           const float wl = lt.val[static_cast<std::size_t>(p)];
           for (std::int64_t q = b; q < e; ++q) {
             const index_t j = ridx[q];

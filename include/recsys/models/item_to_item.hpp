@@ -1677,8 +1677,11 @@ class item_to_item {
     progress_reporter progress(job, "item_to_item: neighbours", items);
     const bool weighted = uses_values(c.similarity);
     std::int64_t visits = 0;
+    // pair counts are not needed when the minimum is 1 (cosine, bm25, tfidf use the sums only)
     if (weighted && timed)
       visits = detail::cooccurrence_rows<true, true>(in, par, &progress, on_row);
+    else if (weighted && min_count <= 1 && detail::sum_only_safe(left, rside))
+      visits = detail::cooccurrence_rows<true, false, true>(in, par, &progress, on_row);
     else if (weighted)
       visits = detail::cooccurrence_rows<true, false>(in, par, &progress, on_row);
     else if (timed)
