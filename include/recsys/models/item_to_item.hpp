@@ -1527,7 +1527,24 @@ class item_to_item {
         } else {
           detail::drop_items(left, drop_l, par);
         }
-        if (!timed) left_t = detail::transpose(left, par);
+        if (!timed) {
+          // the transpose of the dropped-from left: the same rows, minus those of the dropped
+          // items (exactly the entries removed), compacted in place
+          std::size_t w = 0;
+          std::int64_t start = 0;
+          for (std::size_t j = 0; j < drop_l.size(); ++j) {
+            const std::int64_t end = left_t.ptr[j + 1];
+            if (!drop_l[j])
+              for (std::int64_t e = start; e < end; ++e, ++w) {
+                left_t.idx[w] = left_t.idx[static_cast<std::size_t>(e)];
+                left_t.val[w] = left_t.val[static_cast<std::size_t>(e)];
+              }
+            start = end;
+            left_t.ptr[j + 1] = static_cast<std::int64_t>(w);
+          }
+          left_t.idx.resize(w);
+          left_t.val.resize(w);
+        }
         if (timed)
           for (std::size_t e = 0; e < events.size(); ++e) {
             const auto j = static_cast<std::size_t>(events.item[e]);
