@@ -571,39 +571,6 @@ inline void drop_items(incidence& x, const std::vector<char>& drop) {
   x.val.resize(w);
 }
 
-/// drop_items() in parallel: rows count their kept entries, then copy them to their offsets.
-inline void drop_items(incidence& x, const std::vector<char>& drop, const parallel_options& po) {
-  if (max_threads(po) < 2) return drop_items(x, drop);
-  const std::size_t rows = x.rows();
-  parallel_options o = po;
-  o.chunk = 256;
-  std::vector<std::int64_t> ptr(rows + 1, 0);
-  parallel_for(0, static_cast<std::int64_t>(rows), o, [&](std::int64_t r64) {
-    const auto r = static_cast<std::size_t>(r64);
-    std::int64_t n = 0;
-    for (std::int64_t e = x.ptr[r]; e < x.ptr[r + 1]; ++e)
-      n += drop[static_cast<std::size_t>(x.idx[static_cast<std::size_t>(e)])] ? 0 : 1;
-    ptr[r + 1] = n;
-  });
-  for (std::size_t r = 0; r < rows; ++r) ptr[r + 1] += ptr[r];
-  std::vector<index_t> idx(static_cast<std::size_t>(ptr.back()));
-  std::vector<float> val(idx.size());
-  parallel_for(0, static_cast<std::int64_t>(rows), o, [&](std::int64_t r64) {
-    const auto r = static_cast<std::size_t>(r64);
-    auto w = static_cast<std::size_t>(ptr[r]);
-    for (std::int64_t e = x.ptr[r]; e < x.ptr[r + 1]; ++e) {
-      const auto u = static_cast<std::size_t>(e);
-      if (drop[static_cast<std::size_t>(x.idx[u])]) continue;
-      idx[w] = x.idx[u];
-      val[w] = x.val[u];
-      ++w;
-    }
-  });
-  x.ptr = std::move(ptr);
-  x.idx = std::move(idx);
-  x.val = std::move(val);
-}
-
 /// The inputs of the product: left^T (items x rows) and right (rows x items), or, in timed
 /// mode, the events and the left postings (item -> event positions).
 struct product_input {

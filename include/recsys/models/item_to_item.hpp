@@ -1522,10 +1522,10 @@ class item_to_item {
       }
       if (any) {
         if (cross) {
-          detail::drop_items(left, drop_l, par);
-          detail::drop_items(right, drop_r, par);
+          detail::drop_items(left, drop_l);
+          detail::drop_items(right, drop_r);
         } else {
-          detail::drop_items(left, drop_l, par);
+          detail::drop_items(left, drop_l);
         }
         if (!timed) {
           // the transpose of the dropped-from left: the same rows, minus those of the dropped
