@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using recsys::index_t;
@@ -702,6 +704,196 @@ TEST_CASE("item_to_item: identical neighbours for 1 and 2 threads", "[item_to_it
       REQUIRE(one.neighbours().nonZeros() > 0);
       REQUIRE(same_matrix(one.neighbours(), two.neighbours()));
       CHECK(one.stats().pair_visits == two.stats().pair_visits);
+    }
+  }
+}
+
+// The parallel preparation (matrix conversion, transpose, weighting, norms) and
+// the buffered top-K selection against their serial / full-sort references.
+TEST_CASE("item_to_item: parallel preparation and top-K selection equal the serial references", "[item_to_item]") {
+  namespace d = recsys::detail;
+  auto same_incidence = [](const d::incidence& a, const d::incidence& b) {
+    return a.cols == b.cols && a.ptr == b.ptr && a.idx == b.idx &&
+           std::equal(a.val.begin(), a.val.end(), b.val.begin(), b.val.end(),
+                      [](float x, float y) { return std::memcmp(&x, &y, sizeof x) == 0; });
+  };
+  // rows x cols incidences with empty rows, skewed columns and non-integer values
+  auto random_incidence = [](std::size_t rows, index_t cols, std::uint32_t max_len, std::uint64_t seed) {
+    recsys::rng g(seed, recsys::stream_tag("test.item_to_item.incidence"));
+    d::incidence x;
+    x.cols = cols;
+    std::vector<std::pair<index_t, float>> row;
+    for (std::size_t r = 0; r < rows; ++r) {
+      row.clear();
+      const auto len = g.uniform_index(max_len + 1);
+      for (std::uint32_t k = 0; k < len; ++k) {
+        const auto a = g.uniform_index(static_cast<std::uint32_t>(cols));
+        const auto b = g.uniform_index(static_cast<std::uint32_t>(cols));
+        row.emplace_back(static_cast<index_t>(std::min(a, b)), 0.25f + static_cast<float>(g.uniform_index(1000)) / 37.0f);
+      }
+      x.push_row(row);
+    }
+    return x;
+  };
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    for (const auto& [rows, cols, max_len] : {std::tuple<std::size_t, index_t, std::uint32_t>{3000, 200, 30},
+                                               {500, 40, 12},   // more blocks than useful
+                                               {7, 300, 3}}) {  // fewer entries than columns: serial
+      const d::incidence x = random_incidence(rows, cols, max_len, recsys::test::seed() + seed);
+      const d::incidence t = d::transpose(x);
+      std::vector<double> inv = x.column_norms();
+      for (double& v : inv) v = v > 0.0 ? 1.0 / v : 0.0;
+      for (int threads : {1, 2, 3}) {
+        INFO("seed " << seed << ", " << rows << " x " << cols << ", threads " << threads);
+        recsys::parallel_options po;
+        po.num_threads = threads;
+        REQUIRE(same_incidence(d::transpose(x, po), t));
+        const std::vector<double> inv_par = d::inverse_column_norms(t, po);
+        REQUIRE(std::memcmp(inv_par.data(), inv.data(), inv.size() * sizeof(double)) == 0);
+        for (auto w : {d::value_weighting::bm25, d::value_weighting::tfidf}) {
+          d::incidence serial = x, parallel = x;
+          d::apply_weighting(serial, w, 1.2, 0.75);
+          d::apply_weighting(parallel, w, 1.2, 0.75, po);
+          REQUIRE(same_incidence(parallel, serial));
+        }
+      }
+    }
+  }
+
+  // the sum-only product (no pair counts) == the weighted product: same pairs, same sums
+  {
+    const d::incidence x = random_incidence(2000, 150, 25, recsys::test::seed() + 5);
+    REQUIRE(d::sum_only_safe(x, x));
+    const d::incidence t = d::transpose(x);
+    d::product_input in;
+    in.left_t = &t;
+    in.right = &x;
+    in.left_items = x.cols;
+    in.right_items = x.cols;
+    using pairs = std::vector<std::vector<std::pair<index_t, float>>>;
+    auto collect = [&](pairs& out) {
+      out.assign(static_cast<std::size_t>(x.cols), {});
+      return [&out](const auto& row, int) {
+        auto& o = out[static_cast<std::size_t>(row.item)];
+        for (index_t j : row.touched) o.emplace_back(j, static_cast<float>(row.sum(j)));
+        std::sort(o.begin(), o.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      };
+    };
+    pairs weighted, sum_only;
+    recsys::parallel_options po;
+    po.num_threads = 2;
+    const auto v1 = d::cooccurrence_rows<true, false>(in, po, nullptr, collect(weighted));
+    const auto v2 = d::cooccurrence_rows<true, false, true>(in, po, nullptr, collect(sum_only));
+    CHECK(v1 == v2);
+    for (std::size_t i = 0; i < weighted.size(); ++i) {
+      REQUIRE(weighted[i].size() == sum_only[i].size());
+      for (std::size_t k = 0; k < weighted[i].size(); ++k) {
+        REQUIRE(weighted[i][k].first == sum_only[i][k].first);
+        REQUIRE(std::memcmp(&weighted[i][k].second, &sum_only[i][k].second, sizeof(float)) == 0);
+      }
+    }
+    d::incidence tiny = x;
+    tiny.val[7] = 1e-20f;  // products with it may underflow to 0: not safe
+    CHECK_FALSE(d::sum_only_safe(x, tiny));
+    tiny.val[7] = 0.0f;
+    CHECK_FALSE(d::sum_only_safe(tiny, x));
+  }
+
+  // fit(csr_matrix): 1, 2, 3 threads, every score, the drop path (min co-occurrence 3: the
+  // transpose compacted in place), the pruning path (popularity counted before pruning); the
+  // top K == the first K of all neighbours in ranking order (a full sort), ties included (count
+  // scores tie often)
+  const auto log = random_log(400, 120, 9000, recsys::test::seed() + 11);
+  const recsys::csr_matrix m = matrix_of(log);
+  for (item_similarity sim : recsys::all_item_similarities)
+    for (bool prune : {false, true}) {
+      INFO("similarity " << recsys::to_string(sim) << ", pruning " << prune);
+      recsys::item_to_item_config c;
+      c.similarity = sim;
+      c.min_cooccurrence = 3;
+      if (prune) c.max_item_count_percentile = 0.95;
+      c.num_threads = 1;
+      c.neighbours = 120;
+      recsys::item_to_item all(c);
+      all.fit(m);
+      c.neighbours = 4;  // rows have ~100 candidates: the selection buffer (K + 32) is cut often
+      recsys::item_to_item one(c);
+      one.fit(m);
+      for (int threads : {2, 3}) {
+        c.num_threads = threads;
+        recsys::item_to_item more(c);
+        more.fit(m);
+        REQUIRE(same_matrix(one.neighbours(), more.neighbours()));
+        REQUIRE(std::equal(one.popularity().begin(), one.popularity().end(), more.popularity().begin()));
+        REQUIRE(std::equal(one.popular_items().begin(), one.popular_items().end(), more.popular_items().begin()));
+        CHECK(one.stats().pair_visits == more.stats().pair_visits);
+      }
+      std::size_t cut_rows = 0;
+      for (Eigen::Index i = 0; i < m.cols(); ++i) {
+        std::vector<std::pair<float, index_t>> full;
+        for (recsys::csr_matrix::InnerIterator it(all.neighbours(), i); it; ++it)
+          full.emplace_back(it.value(), static_cast<index_t>(it.col()));
+        std::sort(full.begin(), full.end(), [](const auto& a, const auto& b) {
+          return recsys::ranks_before(a.first, a.second, b.first, b.second);
+        });
+        cut_rows += full.size() > 36 ? 1 : 0;
+        if (full.size() > 4) full.resize(4);
+        std::sort(full.begin(), full.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+        std::vector<std::pair<float, index_t>> top;
+        for (recsys::csr_matrix::InnerIterator it(one.neighbours(), i); it; ++it)
+          top.emplace_back(it.value(), static_cast<index_t>(it.col()));
+        REQUIRE(top.size() == full.size());
+        for (std::size_t k = 0; k < top.size(); ++k) {
+          REQUIRE(top[k].second == full[k].second);
+          REQUIRE(std::memcmp(&top[k].first, &full[k].first, sizeof(float)) == 0);
+        }
+      }
+      CHECK(cut_rows > 50);
+    }
+
+  // the conversion: an uncompressed matrix, explicit zeros, and rows whose entries are not
+  // ascending or repeat a column (summed, as push_row sums them) give what the clean matrix gives
+  recsys::csr_matrix clean(4, 6), messy(4, 6);
+  const std::vector<std::tuple<int, int, float>> entries = {{0, 1, 1.0f}, {0, 3, 2.0f}, {0, 4, 1.0f}, {1, 1, 1.0f},
+                                                            {1, 3, 3.0f}, {2, 3, 1.0f}, {2, 4, 2.0f}, {3, 1, 1.0f},
+                                                            {3, 4, 1.0f}, {3, 5, 2.0f}};
+  for (const auto& [r, j, v] : entries) clean.insert(r, j) = v;
+  clean.makeCompressed();
+  messy = clean;
+  messy.insert(2, 0) = 0.0f;  // an explicit zero; the matrix is now uncompressed
+  REQUIRE(!messy.isCompressed());
+  recsys::csr_matrix unsorted = clean;  // row 0: columns 4, 3, 1 and a repeated 3 (1.5 + 0.5)
+  unsorted.innerIndexPtr()[0] = 4;
+  unsorted.valuePtr()[0] = 1.0f;
+  unsorted.innerIndexPtr()[1] = 3;
+  unsorted.valuePtr()[1] = 1.5f;
+  unsorted.innerIndexPtr()[2] = 3;
+  unsorted.valuePtr()[2] = 0.5f;
+  recsys::csr_matrix clean_repeat = clean;  // the same with row 0 = {3: 2.0, 4: 1.0}
+  clean_repeat.prune([](Eigen::Index r, Eigen::Index j, float) { return !(r == 0 && j == 1); });
+  for (int threads : {1, 2}) {
+    recsys::item_to_item_config c;
+    c.similarity = item_similarity::cosine;
+    c.min_cooccurrence = 1;
+    c.num_threads = threads;
+    recsys::item_to_item a(c), b(c), u(c), v(c);
+    a.fit(clean);
+    b.fit(messy);
+    REQUIRE(same_matrix(a.neighbours(), b.neighbours()));
+    REQUIRE(b.seen_items(2).size() == 2);
+    u.fit(unsorted);
+    v.fit(clean_repeat);
+    REQUIRE(same_matrix(u.neighbours(), v.neighbours()));
+    REQUIRE(std::vector<index_t>(u.seen_items(0).begin(), u.seen_items(0).end()) == std::vector<index_t>{3, 4});
+    // the first bad entry in row order is the one reported, whatever the thread count
+    recsys::csr_matrix bad = clean;
+    bad.coeffRef(3, 5) = -1.0f;
+    bad.coeffRef(1, 3) = std::numeric_limits<float>::infinity();
+    try {
+      a.fit(bad);
+      FAIL("no exception");
+    } catch (const recsys::invalid_argument& e) {
+      CHECK(std::string(e.what()).find("entry (1, 3)") != std::string::npos);
     }
   }
 }

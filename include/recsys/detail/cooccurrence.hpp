@@ -121,6 +121,84 @@ struct incidence {
   return t;
 }
 
+/// The same transpose as transpose(a), computed in parallel: the rows are cut into blocks of
+/// about equal entries, each block counts its columns, a prefix over (column, block) turns the
+/// counts into write positions, and each block scatters its own entries. Every entry lands where
+/// the serial counting sort puts it, so the result is identical for any thread count.
+[[nodiscard]] inline incidence transpose(const incidence& a, const parallel_options& po) {
+  const std::size_t rows = a.rows();
+  const auto cols = static_cast<std::size_t>(a.cols);
+  const std::size_t nnz = a.nnz();
+  // at most 16 blocks, and block x column counters no more than the entries themselves
+  const std::size_t blocks = std::min<std::size_t>({16, rows, nnz / std::max<std::size_t>(cols, 1)});
+  if (blocks < 2 || max_threads(po) < 2) return transpose(a);
+  std::vector<std::size_t> lo(blocks + 1, rows);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const auto target = static_cast<std::int64_t>(nnz * b / blocks);
+    lo[b] = static_cast<std::size_t>(std::lower_bound(a.ptr.begin(), a.ptr.end() - 1, target) - a.ptr.begin());
+  }
+  lo[0] = 0;
+  parallel_options one = po;
+  one.chunk = 1;
+  std::vector<std::int64_t> at(blocks * cols, 0);  // block b's count, then its first write offset, of column j
+  parallel_for(0, static_cast<std::int64_t>(blocks), one, [&](std::int64_t b) {
+    std::int64_t* c = at.data() + static_cast<std::size_t>(b) * cols;
+    const auto ub = static_cast<std::size_t>(b);
+    for (std::int64_t e = a.ptr[lo[ub]]; e < a.ptr[lo[ub + 1]]; ++e) ++c[static_cast<std::size_t>(a.idx[static_cast<std::size_t>(e)])];
+  });
+  incidence t;
+  t.cols = static_cast<index_t>(rows);
+  t.ptr.assign(cols + 1, 0);
+  constexpr std::int64_t kColumnChunk = 1024;
+  parallel_for(0, static_cast<std::int64_t>((cols + kColumnChunk - 1) / kColumnChunk), one, [&](std::int64_t q) {
+    const auto j_end = std::min(cols, static_cast<std::size_t>(q + 1) * kColumnChunk);
+    for (auto j = static_cast<std::size_t>(q) * kColumnChunk; j < j_end; ++j) {
+      std::int64_t sum = 0;
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const std::int64_t n = at[b * cols + j];
+        at[b * cols + j] = sum;
+        sum += n;
+      }
+      t.ptr[j + 1] = sum;
+    }
+  });
+  for (std::size_t j = 0; j < cols; ++j) t.ptr[j + 1] += t.ptr[j];
+  t.idx.resize(nnz);
+  t.val.resize(nnz);
+  parallel_for(0, static_cast<std::int64_t>(blocks), one, [&](std::int64_t b) {
+    std::int64_t* next = at.data() + static_cast<std::size_t>(b) * cols;
+    const auto ub = static_cast<std::size_t>(b);
+    for (std::size_t r = lo[ub]; r < lo[ub + 1]; ++r)
+      for (std::int64_t e = a.ptr[r]; e < a.ptr[r + 1]; ++e) {
+        const auto j = static_cast<std::size_t>(a.idx[static_cast<std::size_t>(e)]);
+        const auto p = static_cast<std::size_t>(t.ptr[j] + next[j]++);
+        t.idx[p] = static_cast<index_t>(r);
+        t.val[p] = a.val[static_cast<std::size_t>(e)];
+      }
+  });
+  return t;
+}
+
+/// 1 / column_norms() of the incidence whose transpose is `t` (0 for a zero column), in
+/// parallel over items: each item's sum of squares is added in ascending row order, as
+/// column_norms() adds it, so the values are identical.
+[[nodiscard]] inline std::vector<double> inverse_column_norms(const incidence& t, const parallel_options& po) {
+  std::vector<double> inv(t.rows(), 0.0);
+  parallel_options o = po;
+  o.chunk = 256;
+  parallel_for(0, static_cast<std::int64_t>(t.rows()), o, [&](std::int64_t j) {
+    const auto u = static_cast<std::size_t>(j);
+    double s = 0.0;
+    for (std::int64_t e = t.ptr[u]; e < t.ptr[u + 1]; ++e) {
+      const auto v = static_cast<double>(t.val[static_cast<std::size_t>(e)]);
+      s += v * v;
+    }
+    const double n = std::sqrt(s);
+    inv[u] = n > 0.0 ? 1.0 / n : 0.0;
+  });
+  return inv;
+}
+
 /// Events of each row in time order (ties: item, then input order). side bit 1: the event is
 /// on the left (query) side, bit 2: on the right (neighbour) side; lval/rval: the row's
 /// (weighted) left/right value of the event's item, filled by attach_values().
@@ -425,6 +503,54 @@ inline void apply_weighting(incidence& x, value_weighting w, double k1, double b
   }
 }
 
+/// apply_weighting() with its per-entry passes in parallel over rows. The per-item sums and the
+/// total are still added serially in entry order, so every weight is identical.
+inline void apply_weighting(incidence& x, value_weighting w, double k1, double b, const parallel_options& po) {
+  if (w == value_weighting::raw || x.cols == 0) return;
+  if (max_threads(po) < 2) return apply_weighting(x, w, k1, b);
+  const double log_cols = std::log(static_cast<double>(x.cols));
+  parallel_options o = po;
+  o.chunk = 256;
+  const auto rows = static_cast<std::int64_t>(x.rows());
+  if (w == value_weighting::bm25) {
+    std::vector<double> s(static_cast<std::size_t>(x.cols), 0.0);
+    double total = 0.0;
+    for (std::size_t e = 0; e < x.nnz(); ++e) {
+      s[static_cast<std::size_t>(x.idx[e])] += x.val[e];
+      total += x.val[e];
+    }
+    const double mean_s = total / static_cast<double>(x.cols);
+    parallel_for(0, rows, o, [&](std::int64_t r64) {
+      const auto r = static_cast<std::size_t>(r64);
+      const double idf = log_cols - std::log1p(static_cast<double>(x.length(r)));
+      for (std::int64_t e = x.ptr[r]; e < x.ptr[r + 1]; ++e) {
+        const auto u = static_cast<std::size_t>(e);
+        const double v = x.val[u];
+        const double norm = (1.0 - b) + b * s[static_cast<std::size_t>(x.idx[u])] / mean_s;
+        x.val[u] = static_cast<float>(v * (k1 + 1.0) / (k1 * norm + v) * idf);
+      }
+    });
+    return;
+  }
+  parallel_for(0, rows, o, [&](std::int64_t r64) {
+    const auto r = static_cast<std::size_t>(r64);
+    const double idf = log_cols - std::log1p(static_cast<double>(x.length(r)));
+    for (std::int64_t e = x.ptr[r]; e < x.ptr[r + 1]; ++e) {
+      const auto u = static_cast<std::size_t>(e);
+      x.val[u] = static_cast<float>(std::sqrt(static_cast<double>(x.val[u])) * idf);
+    }
+  });
+  const std::vector<double> norm = x.column_norms();
+  parallel_for(0, rows, o, [&](std::int64_t r64) {
+    const auto r = static_cast<std::size_t>(r64);
+    for (std::int64_t e = x.ptr[r]; e < x.ptr[r + 1]; ++e) {
+      const auto u = static_cast<std::size_t>(e);
+      const double n = norm[static_cast<std::size_t>(x.idx[u])];
+      x.val[u] = n > 0.0 ? static_cast<float>(x.val[u] / n) : 0.0f;
+    }
+  });
+}
+
 /// Removes the entries of items flagged in `drop` (values of the others are untouched).
 inline void drop_items(incidence& x, const std::vector<char>& drop) {
   std::size_t w = 0;
@@ -486,6 +612,25 @@ struct weighted_slot {
 struct count_slot {
   std::int32_t count;
 };
+/// Accumulator slot in sum-only weighted mode: for consumers that need no pair counts, on inputs
+/// whose every product l * r is a positive normal float (see sum_only_safe), so that a sum is
+/// nonzero exactly when the pair was visited. Half the bytes per visit of weighted_slot, and the
+/// same sums bit for bit (the same additions in the same order).
+struct sum_slot {
+  float sum;
+};
+
+/// Values at or above this have products with each other that are positive normal floats.
+inline constexpr float kSumOnlyMinValue = 1.1e-19f;  // > sqrt(FLT_MIN) = 1.0842e-19
+
+/// True when every value of both incidences is >= kSumOnlyMinValue (and none is NaN): then every
+/// product of a left and a right value, and every sum of them, is > 0.
+[[nodiscard]] inline bool sum_only_safe(const incidence& left, const incidence& right) noexcept {
+  auto ok = [](const incidence& x) {
+    return std::all_of(x.val.begin(), x.val.end(), [](float v) { return v >= kSumOnlyMinValue; });
+  };
+  return ok(left) && ok(right);
+}
 
 /// Rows ahead of the current one whose items the product prefetches.
 inline constexpr std::int64_t kPrefetch = 8;
@@ -499,7 +644,7 @@ struct product_scratch {
   std::vector<index_t> touched;    ///< columns with count > 0, first-touch order
   std::vector<std::int64_t> mark;  ///< timed mode: last (item, row) token that counted column j
   std::int64_t token = 0;
-  std::int64_t visits = 0;  ///< timed mode: events visited
+  std::int64_t visits = 0;  ///< events visited (timed mode), right entries visited (plain mode)
 };
 
 /// One finished row of the product, handed to the row callback. Valid during the call only.
@@ -508,27 +653,39 @@ template <class Slot>
 struct product_row {
   index_t item;                      ///< the left item i
   std::span<const index_t> touched;  ///< right items j with count(i, j) > 0
-  const Slot* slot;
+  Slot* slot;
 
-  /// Rows holding both i and j (within the window in timed mode).
-  [[nodiscard]] std::int32_t count(index_t j) const noexcept { return slot[j].count; }
+  /// Rows holding both i and j (within the window in timed mode). sum_slot keeps no count: 1
+  /// (the pair was visited at least once), for consumers whose minimum count is 1.
+  [[nodiscard]] std::int32_t count(index_t j) const noexcept {
+    if constexpr (std::is_same_v<Slot, sum_slot>)
+      return 1;
+    else
+      return slot[j].count;
+  }
   /// sum of l(r,i) r(r,j) over those rows (weighted mode; 0 in count mode).
   [[nodiscard]] double sum(index_t j) const noexcept {
-    if constexpr (std::is_same_v<Slot, weighted_slot>)
+    if constexpr (!std::is_same_v<Slot, count_slot>)
       return static_cast<double>(slot[j].sum);
     else
       return 0.0;
   }
+  /// Zeroes j's accumulator slot (for a consumer that clears the slots itself as it reads them
+  /// and returns true from its callback: the product then skips its own clearing pass).
+  void clear(index_t j) const noexcept { slot[j] = Slot{}; }
 };
 
 /// Runs the product row by row over left items in parallel; `on_row(const product_row<Slot>&,
-/// int thread)` consumes each row (it must not keep pointers). Returns the number of (row, j)
+/// int thread)` consumes each row (it must not keep pointers). A callback that returns bool and
+/// returns true has cleared every touched slot itself (product_row::clear). Returns the number of (row, j)
 /// accumulation steps: sum over rows of |left row| x |right row| in plain mode, events visited
-/// in timed mode.
-template <bool Weighted, bool Timed, class OnRow>
+/// in timed mode. SumOnly (plain weighted mode only) accumulates into sum_slot: the caller
+/// checks sum_only_safe() and needs no counts.
+template <bool Weighted, bool Timed, bool SumOnly = false, class OnRow>
 std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& po, progress_reporter* progress,
                                OnRow&& on_row) {
-  using slot_t = std::conditional_t<Weighted, weighted_slot, count_slot>;
+  static_assert(!SumOnly || (Weighted && !Timed), "sum-only accumulation is for the plain weighted product");
+  using slot_t = std::conditional_t<SumOnly, sum_slot, std::conditional_t<Weighted, weighted_slot, count_slot>>;
   const int threads = max_threads(po);
   std::vector<product_scratch<slot_t>> scratch(static_cast<std::size_t>(threads));
   const auto m = static_cast<std::size_t>(in.right_items);
@@ -551,6 +708,7 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
       [[maybe_unused]] const float* rval = rm.val.data();
       const index_t* lidx = lt.idx.data();
       const std::int64_t p_end = lt.ptr[static_cast<std::size_t>(i) + 1];
+      std::int64_t visits = 0;
       for (std::int64_t p = lt.ptr[static_cast<std::size_t>(i)]; p < p_end; ++p) {
         // rows are short and far apart (1M baskets: a cache miss per basket): fetch the row
         // pointer kPrefetch * 2 rows ahead and the row's items kPrefetch rows ahead
@@ -574,7 +732,17 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
         }
         const auto r = static_cast<std::size_t>(lidx[p]);
         const std::int64_t b = rptr[r], e = rptr[r + 1];
-        if constexpr (Weighted) {
+        visits += e - b;
+        if constexpr (SumOnly) {
+          const float wl = lt.val[static_cast<std::size_t>(p)];
+          for (std::int64_t q = b; q < e; ++q) {
+            const index_t j = ridx[q];
+            slot_t& sl = slot[j];
+            touched[nt] = j;
+            nt += static_cast<std::size_t>(sl.sum == 0.0f);  // first visit: every sum is > 0 after one
+            sl.sum += wl * rval[q];
+          }
+        } else if constexpr (Weighted) {
           const float wl = lt.val[static_cast<std::size_t>(p)];
           for (std::int64_t q = b; q < e; ++q) {
             const index_t j = ridx[q];
@@ -591,6 +759,7 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
           }
         }
       }
+      s.visits += visits;
     } else {
       const timed_events& ev = *in.events;
       const incidence& post = *in.postings;
@@ -640,20 +809,20 @@ std::int64_t cooccurrence_rows(const product_input& in, const parallel_options& 
       }
       s.visits += visits;
     }
-    on_row(product_row<slot_t>{i, std::span<const index_t>(touched, nt), slot}, tid);
-    for (std::size_t t = 0; t < nt; ++t) slot[touched[t]] = slot_t{};
+    const product_row<slot_t> row{i, std::span<const index_t>(touched, nt), slot};
+    bool cleared = false;
+    if constexpr (std::is_same_v<decltype(on_row(row, tid)), bool>)
+      cleared = on_row(row, tid);
+    else
+      on_row(row, tid);
+    if (!cleared)
+      for (std::size_t t = 0; t < nt; ++t) slot[touched[t]] = slot_t{};
     if (progress) progress->advance();
   });
+  // (plain mode: every left entry (i, r) visits the whole right row r; integer sums, so the
+  // total does not depend on which thread ran which row)
   std::int64_t visits = 0;
-  if constexpr (Timed) {
-    for (const auto& s : scratch) visits += s.visits;
-  } else {
-    const incidence& lt = *in.left_t;
-    const incidence& rm = *in.right;
-    // every left entry (i, r) visits the whole right row r
-    for (std::size_t e = 0; e < lt.nnz(); ++e)
-      visits += static_cast<std::int64_t>(rm.length(static_cast<std::size_t>(lt.idx[e])));
-  }
+  for (const auto& s : scratch) visits += s.visits;
   return visits;
 }
 

@@ -53,13 +53,16 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <ostream>
 #include <span>
@@ -669,27 +672,10 @@ class item_to_item {
     config_.validate();
     require_no_log_settings(where, false);
     require_rows_fit(where, static_cast<std::size_t>(user_items.rows()));
-    detail::incidence x;
-    x.cols = static_cast<index_t>(user_items.cols());
-    x.ptr.reserve(static_cast<std::size_t>(user_items.rows()) + 1);
-    x.idx.reserve(static_cast<std::size_t>(user_items.nonZeros()));
-    x.val.reserve(static_cast<std::size_t>(user_items.nonZeros()));
-    std::vector<std::pair<index_t, float>> row;
-    for (Eigen::Index u = 0; u < user_items.rows(); ++u) {
-      row.clear();
-      for (csr_matrix::InnerIterator it(user_items, u); it; ++it) {
-        const float v = it.value();
-        RECSYS_REQUIRE(std::isfinite(v) && v >= 0.0f, where, "entry (", u, ", ", it.col(), ") is ", v,
-                       "; co-occurrence needs finite values >= 0");
-        if (v > 0.0f) row.emplace_back(static_cast<index_t>(it.col()), v);
-      }
-      x.push_row(row);
-    }
     fitted_state s;
-    s.num_items = x.cols;
+    s.num_items = static_cast<index_t>(user_items.cols());
     s.num_users = static_cast<index_t>(user_items.rows());
-    s.history = x;
-    std::fill(s.history.val.begin(), s.history.val.end(), 1.0f);
+    detail::incidence x = convert_rows(user_items, where, s.history);
     mine(std::move(x), {}, false, {}, false, s, job);
   }
 
@@ -1141,6 +1127,101 @@ class item_to_item {
     bool has_bought_types = false;
   };
 
+  // The positive entries of a user x item matrix as an incidence (the same rows as
+  // incidence::push_row builds from them), and `history` with the same items, each of weight 1.
+  // Two parallel passes over the rows: count and check, then copy to the row offsets.
+  // @throws recsys::invalid_argument for the first negative or non-finite entry in row order.
+  detail::incidence convert_rows(const csr_matrix& m, const char* where, detail::incidence& history) const {
+    const auto rows = static_cast<std::size_t>(m.rows());
+    const index_t* outer = m.outerIndexPtr();
+    const index_t* nz = m.innerNonZeroPtr();  // null when compressed
+    const index_t* inner = m.innerIndexPtr();
+    const score_t* value = m.valuePtr();
+    auto bounds = [&](std::size_t u) {
+      const auto b = static_cast<std::size_t>(outer[u]);
+      return std::pair<std::size_t, std::size_t>{b, nz ? b + static_cast<std::size_t>(nz[u]) : static_cast<std::size_t>(outer[u + 1])};
+    };
+    // a row that is not ascending (not in a valid compressed matrix) goes through push_row
+    auto general_row = [&](std::size_t u) {
+      detail::incidence one;
+      one.cols = static_cast<index_t>(m.cols());
+      std::vector<std::pair<index_t, float>> entries;
+      const auto [b, e] = bounds(u);
+      for (std::size_t q = b; q < e; ++q)
+        if (value[q] > 0.0f) entries.emplace_back(inner[q], value[q]);
+      one.push_row(entries);
+      return one;
+    };
+    parallel_options po;
+    po.num_threads = config_.num_threads;
+    po.chunk = 512;
+    enum : std::int8_t { ascending = 0, general = 1, bad = 2 };
+    std::vector<std::int8_t> kind(rows, ascending);
+    detail::incidence x;
+    x.cols = static_cast<index_t>(m.cols());
+    x.ptr.assign(rows + 1, 0);
+    parallel_for(0, static_cast<std::int64_t>(rows), po, [&](std::int64_t u64) {
+      const auto u = static_cast<std::size_t>(u64);
+      const auto [b, e] = bounds(u);
+      std::int64_t n = 0;
+      index_t last = -1;
+      bool asc = true;
+      for (std::size_t q = b; q < e; ++q) {
+        const float v = value[q];
+        if (!(std::isfinite(v) && v >= 0.0f)) {
+          kind[u] = bad;
+          return;
+        }
+        if (v > 0.0f) {
+          asc = asc && inner[q] > last;
+          last = inner[q];
+          ++n;
+        }
+      }
+      if (!asc) {
+        kind[u] = general;
+        n = static_cast<std::int64_t>(general_row(u).nnz());
+      }
+      x.ptr[u + 1] = n;
+    });
+    for (std::size_t u = 0; u < rows; ++u) {
+      if (kind[u] == bad)  // the first bad entry, with the message of the serial check
+        for (csr_matrix::InnerIterator it(m, static_cast<Eigen::Index>(u)); it; ++it)
+          RECSYS_REQUIRE(std::isfinite(it.value()) && it.value() >= 0.0f, where, "entry (", u, ", ", it.col(),
+                         ") is ", it.value(), "; co-occurrence needs finite values >= 0");
+      x.ptr[u + 1] += x.ptr[u];
+    }
+    const auto nnz = static_cast<std::size_t>(x.ptr.back());
+    x.idx.resize(nnz);
+    x.val.resize(nnz);
+    history.cols = x.cols;
+    history.ptr = x.ptr;
+    history.idx.resize(nnz);
+    history.val.resize(nnz);
+    parallel_for(0, static_cast<std::int64_t>(rows), po, [&](std::int64_t u64) {
+      const auto u = static_cast<std::size_t>(u64);
+      auto w = static_cast<std::size_t>(x.ptr[u]);
+      if (kind[u] == general) {
+        const detail::incidence one = general_row(u);
+        std::copy(one.idx.begin(), one.idx.end(), x.idx.begin() + static_cast<std::ptrdiff_t>(w));
+        std::copy(one.val.begin(), one.val.end(), x.val.begin() + static_cast<std::ptrdiff_t>(w));
+        std::copy(one.idx.begin(), one.idx.end(), history.idx.begin() + static_cast<std::ptrdiff_t>(w));
+        std::fill_n(history.val.begin() + static_cast<std::ptrdiff_t>(w), one.nnz(), 1.0f);
+        return;
+      }
+      const auto [b, e] = bounds(u);
+      for (std::size_t q = b; q < e; ++q)
+        if (value[q] > 0.0f) {
+          x.idx[w] = inner[q];
+          x.val[w] = value[q];  // = float(0.0 + double(v)), as push_row copies an ascending row
+          history.idx[w] = inner[q];
+          history.val[w] = 1.0f;
+          ++w;
+        }
+    });
+    return x;
+  }
+
   // Column view of an incidence: row j = the rows holding column j (ascending), with values.
   static detail::incidence transpose_incidence(const detail::incidence& x, index_t rows) {
     detail::incidence t;
@@ -1291,6 +1372,29 @@ class item_to_item {
     return out;
   }
 
+  /// Per-thread buffers of mine()'s top-K selection.
+  struct row_selection {
+    std::vector<std::uint64_t> key;  ///< per touched pair: rank_key, 0 = cannot be kept
+    std::vector<std::uint64_t> best;  ///< candidates, cut back to the best K when full
+    std::vector<index_t> negative_zero;  ///< the row's pairs scored -0.0 (a key holds +0.0)
+  };
+
+  /// (score, id) as one integer whose order is ranks_before's for scores that are not NaN
+  /// (larger key = ranks first): the score's bits mapped to an ascending unsigned order in the
+  /// high half (-0.0 as +0.0: they tie), ~id in the low half. Never 0.
+  [[nodiscard]] static std::uint64_t rank_key(score_t score, index_t id) noexcept {
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(score == 0.0f ? 0.0f : score);
+    const std::uint32_t ord = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+    return (static_cast<std::uint64_t>(ord) << 32) | static_cast<std::uint32_t>(~static_cast<std::uint32_t>(id));
+  }
+  [[nodiscard]] static index_t key_id(std::uint64_t key) noexcept {
+    return static_cast<index_t>(~static_cast<std::uint32_t>(key));
+  }
+  [[nodiscard]] static score_t key_score(std::uint64_t key) noexcept {
+    const auto ord = static_cast<std::uint32_t>(key >> 32);
+    return std::bit_cast<score_t>((ord & 0x80000000u) ? (ord ^ 0x80000000u) : ~ord);
+  }
+
   /// Scores one pair from its counts: c = count, w = weighted sum, ni/nj = left/right marginals.
   struct pair_scorer {
     item_similarity sim;
@@ -1348,17 +1452,13 @@ class item_to_item {
     const index_t items = st.num_items;
     RECSYS_REQUIRE(left.nnz() > 0 || right.nnz() > 0, "item_to_item::fit", "the input holds no item");
 
-    // popularity: transactions holding the item (neighbour side), before pruning
-    std::vector<score_t> popularity(static_cast<std::size_t>(items), 0.0f);
-    {
-      const std::vector<std::int64_t> n = (cross ? right : left).column_counts();
-      for (std::size_t j = 0; j < n.size(); ++j) popularity[j] = static_cast<score_t>(n[j]);
-    }
-    std::vector<index_t> popular(static_cast<std::size_t>(items));
-    std::iota(popular.begin(), popular.end(), 0);
-    std::stable_sort(popular.begin(), popular.end(), [&](index_t a, index_t b) {
-      return popularity[static_cast<std::size_t>(a)] > popularity[static_cast<std::size_t>(b)];
-    });
+    // popularity: transactions holding the item (neighbour side), before pruning; when the
+    // settings cannot prune anything, the counts come from the transpose below instead
+    const bool prune_noop = c.min_row_length_percentile == 0.0 && c.max_row_length_percentile == 1.0 &&
+                            c.min_item_count_percentile == 0.0 && c.max_item_count_percentile == 1.0 &&
+                            c.max_row_length == 0;
+    std::vector<std::int64_t> counts_before;
+    if (!prune_noop) counts_before = (cross ? right : left).column_counts();
 
     // pruning
     detail::prune_options po;
@@ -1375,20 +1475,41 @@ class item_to_item {
     const detail::value_weighting vw = c.similarity == item_similarity::bm25    ? detail::value_weighting::bm25
                                        : c.similarity == item_similarity::tfidf ? detail::value_weighting::tfidf
                                                                                 : detail::value_weighting::raw;
-    detail::apply_weighting(left, vw, c.bm25_k1, c.bm25_b);
-    if (cross) detail::apply_weighting(right, vw, c.bm25_k1, c.bm25_b);
+    parallel_options par;
+    par.num_threads = c.num_threads;
+    detail::apply_weighting(left, vw, c.bm25_k1, c.bm25_b, par);
+    if (cross) detail::apply_weighting(right, vw, c.bm25_k1, c.bm25_b, par);
     const detail::incidence& rside = cross ? right : left;
-    const std::vector<std::int64_t> n_left = left.column_counts();
-    const std::vector<std::int64_t> n_right = cross ? right.column_counts() : n_left;
+    // the item marginals from the transposes (one parallel pass each): counts = row lengths of
+    // the transpose, norms summed in ascending transaction order as column_norms() sums them
+    detail::incidence left_t = detail::transpose(left, par);
+    detail::incidence right_t;
+    if (cross) right_t = detail::transpose(right, par);
+    auto lengths = [&](const detail::incidence& t) {
+      std::vector<std::int64_t> n(t.rows());
+      for (std::size_t j = 0; j < n.size(); ++j) n[j] = static_cast<std::int64_t>(t.length(j));
+      return n;
+    };
+    const std::vector<std::int64_t> n_left = lengths(left_t);
+    const std::vector<std::int64_t> n_right = cross ? lengths(right_t) : n_left;
     std::vector<double> norm_left, norm_right;
     if (c.similarity == item_similarity::cosine) {
-      auto inverse = [](std::vector<double> v) {
-        for (double& x : v) x = x > 0.0 ? 1.0 / x : 0.0;
-        return v;
-      };
-      norm_left = inverse(left.column_norms());
-      norm_right = cross ? inverse(right.column_norms()) : norm_left;
+      norm_left = detail::inverse_column_norms(left_t, par);
+      norm_right = cross ? detail::inverse_column_norms(right_t, par) : norm_left;
     }
+    right_t = {};
+    RECSYS_ASSERT(!prune_noop || (pr.rows_short == 0 && pr.rows_long == 0 && pr.items_rare == 0 &&
+                                  pr.items_popular == 0 && pr.rows_capped == 0));
+    std::vector<score_t> popularity(static_cast<std::size_t>(items), 0.0f);
+    {
+      const std::vector<std::int64_t>& n = prune_noop ? n_right : counts_before;
+      for (std::size_t j = 0; j < n.size(); ++j) popularity[j] = static_cast<score_t>(n[j]);
+    }
+    std::vector<index_t> popular(static_cast<std::size_t>(items));
+    std::iota(popular.begin(), popular.end(), 0);
+    std::stable_sort(popular.begin(), popular.end(), [&](index_t a, index_t b) {
+      return popularity[static_cast<std::size_t>(a)] > popularity[static_cast<std::size_t>(b)];
+    });
 
     // exact speed-up: an item in fewer than min_cooccurrence transactions has no qualifying pair
     if (c.min_cooccurrence > 1) {
@@ -1406,6 +1527,24 @@ class item_to_item {
         } else {
           detail::drop_items(left, drop_l);
         }
+        if (!timed) {
+          // the transpose of the dropped-from left: the same rows, minus those of the dropped
+          // items (exactly the entries removed), compacted in place
+          std::size_t w = 0;
+          std::int64_t start = 0;
+          for (std::size_t j = 0; j < drop_l.size(); ++j) {
+            const std::int64_t end = left_t.ptr[j + 1];
+            if (!drop_l[j])
+              for (std::int64_t e = start; e < end; ++e, ++w) {
+                left_t.idx[w] = left_t.idx[static_cast<std::size_t>(e)];
+                left_t.val[w] = left_t.val[static_cast<std::size_t>(e)];
+              }
+            start = end;
+            left_t.ptr[j + 1] = static_cast<std::int64_t>(w);
+          }
+          left_t.idx.resize(w);
+          left_t.val.resize(w);
+        }
         if (timed)
           for (std::size_t e = 0; e < events.size(); ++e) {
             const auto j = static_cast<std::size_t>(events.item[e]);
@@ -1415,7 +1554,7 @@ class item_to_item {
       }
     }
 
-    detail::incidence left_t, postings;
+    detail::incidence postings;
     detail::product_input in;
     in.self = !cross;
     in.left_items = items;
@@ -1427,17 +1566,20 @@ class item_to_item {
       in.postings = &postings;
       in.window = static_cast<std::uint64_t>(c.time_window);
       in.forward_only = c.forward_only;
+      left_t = {};
     } else {
-      left_t = detail::transpose(left);
       in.left_t = &left_t;
       in.right = &rside;
     }
 
-    // the product, each row cut to its top-K
+    // the product, each row cut to its top-K: every touched pair is scored into a per-thread
+    // buffer (clearing its accumulator slot on the way), then a selection keeps the best K
+    // (ranks_before: score descending, ties by ascending id), written in ascending id order
     const auto kk = static_cast<std::size_t>(c.neighbours);
     const std::size_t slots = kk * static_cast<std::size_t>(items);
-    std::vector<index_t> nb_ids(slots);
-    std::vector<score_t> nb_scores(slots);
+    // (not zero-filled: each row writes its own entries, on the thread that computed it)
+    const std::unique_ptr<index_t[]> nb_ids(new index_t[slots]);
+    const std::unique_ptr<score_t[]> nb_scores(new score_t[slots]);
     std::vector<std::int32_t> nb_len(static_cast<std::size_t>(items), 0);
     const pair_scorer scorer{c.similarity,
                              static_cast<double>(pr.rows_kept),
@@ -1446,32 +1588,38 @@ class item_to_item {
                              n_right.data(),
                              norm_left.empty() ? nullptr : norm_left.data(),
                              norm_right.empty() ? nullptr : norm_right.data()};
-    parallel_options par;
-    par.num_threads = c.num_threads;
     par.chunk = 4;
-    std::vector<detail::topk_heap> heaps(static_cast<std::size_t>(max_threads(par)), detail::topk_heap(c.neighbours));
+    // candidates buffered before a cut back to the best K
+    // (a row has at most `items` candidates: a larger buffer never fills)
+    const std::size_t cap = std::min(kk + std::max<std::size_t>(kk, 32), static_cast<std::size_t>(items) + 1);
+    std::vector<row_selection> selections(static_cast<std::size_t>(max_threads(par)));
     const std::int64_t min_count = c.min_cooccurrence;
     const double min_score = c.min_score;
     const bool self = !cross;
-    auto on_row = [&](const auto& row, int tid) {
-      detail::topk_heap& heap = heaps[static_cast<std::size_t>(tid)];
+    auto on_row = [&](const auto& row, int tid) -> bool {
+      row_selection& sel = selections[static_cast<std::size_t>(tid)];
+      const std::size_t nt = row.touched.size();
+      if (sel.key.size() < nt) sel.key.resize(std::max<std::size_t>(nt, static_cast<std::size_t>(items)));
+      if (sel.best.size() < cap) sel.best.resize(cap);
+      std::uint64_t* const key = sel.key.data();
+      sel.negative_zero.clear();
+      // pass 1: the rank key of every touched pair, 0 for a pair that cannot be kept (a kept
+      // score is never NaN: it passed s >= min_score)
       auto run = [&]<item_similarity S>() {
-        // the worst kept entry, in locals: most candidates are rejected without leaving the loop
-        bool full = false;
-        score_t worst = 0;
-        index_t worst_id = 0;
-        for (index_t j : row.touched) {
+        for (std::size_t t = 0; t < nt; ++t) {
+          const index_t j = row.touched[t];
           const std::int32_t cnt = row.count(j);
-          if (cnt < min_count || (self && j == row.item)) continue;
-          const double s = scorer.template score<S>(row.item, j, static_cast<double>(cnt), row.sum(j));
-          const auto sf = static_cast<score_t>(s);
-          if (!(s >= min_score) || (full && !ranks_before(sf, j, worst, worst_id))) continue;
-          heap.push(sf, j);
-          if (heap.full()) {
-            full = true;
-            worst = heap.threshold();
-            worst_id = heap.threshold_id();
+          const double w = row.sum(j);
+          row.clear(j);
+          if (cnt < min_count || (self && j == row.item)) {
+            key[t] = 0;
+            continue;
           }
+          const double sv = scorer.template score<S>(row.item, j, static_cast<double>(cnt), w);
+          const auto sf = static_cast<score_t>(sv);
+          key[t] = sv >= min_score ? rank_key(sf, j) : 0;
+          if (sf == 0.0f && std::signbit(sf)) [[unlikely]]
+            sel.negative_zero.push_back(j);
         }
       };
       switch (c.similarity) {
@@ -1509,15 +1657,48 @@ class item_to_item {
           run.template operator()<item_similarity::tfidf>();
           break;
       }
+      // pass 2: the best K, by a buffer cut back to its best K (nth_element) whenever it fills;
+      // a candidate enters only if it ranks before the K-th best of the last cut
+      std::uint64_t* const best = sel.best.data();
+      std::size_t nb = 0;
+      std::uint64_t worst = 0;  // before the first cut: any pair that can be kept
+      for (std::size_t t = 0; t < nt; ++t) {
+        best[nb] = key[t];
+        nb += static_cast<std::size_t>(key[t] > worst);
+        if (nb == cap) {
+          std::nth_element(best, best + (kk - 1), best + nb, std::greater<>());
+          nb = kk;
+          worst = best[kk - 1];
+        }
+      }
+      if (nb > kk) {
+        std::nth_element(best, best + (kk - 1), best + nb, std::greater<>());
+        nb = kk;
+      }
+      std::sort(best, best + nb, [](std::uint64_t a, std::uint64_t b) {
+        return static_cast<std::uint32_t>(a) > static_cast<std::uint32_t>(b);  // ascending id
+      });
       const std::size_t base = static_cast<std::size_t>(row.item) * kk;
-      nb_len[static_cast<std::size_t>(row.item)] =
-          static_cast<std::int32_t>(heap.drain_to(&nb_ids[base], &nb_scores[base]));
+      for (std::size_t t = 0; t < nb; ++t) {
+        const index_t j = key_id(best[t]);
+        score_t sv = key_score(best[t]);
+        if (sv == 0.0f && !sel.negative_zero.empty() &&
+            std::find(sel.negative_zero.begin(), sel.negative_zero.end(), j) != sel.negative_zero.end()) [[unlikely]]
+          sv = -0.0f;
+        nb_ids[base + t] = j;
+        nb_scores[base + t] = sv;
+      }
+      nb_len[static_cast<std::size_t>(row.item)] = static_cast<std::int32_t>(nb);
+      return true;
     };
     progress_reporter progress(job, "item_to_item: neighbours", items);
     const bool weighted = uses_values(c.similarity);
     std::int64_t visits = 0;
+    // pair counts are not needed when the minimum is 1 (cosine, bm25, tfidf use the sums only)
     if (weighted && timed)
       visits = detail::cooccurrence_rows<true, true>(in, par, &progress, on_row);
+    else if (weighted && min_count <= 1 && detail::sum_only_safe(left, rside))
+      visits = detail::cooccurrence_rows<true, false, true>(in, par, &progress, on_row);
     else if (weighted)
       visits = detail::cooccurrence_rows<true, false>(in, par, &progress, on_row);
     else if (timed)
@@ -1526,9 +1707,13 @@ class item_to_item {
       visits = detail::cooccurrence_rows<false, false>(in, par, &progress, on_row);
     progress.finish();
 
-    // compact into CSR with ascending columns
+    // compact into CSR (rows are already in ascending column order), rows copied in parallel
     std::int64_t nnz = 0;
-    for (std::int32_t l : nb_len) nnz += l;
+    std::int64_t items_with = 0;
+    for (std::int32_t l : nb_len) {
+      nnz += l;
+      items_with += l > 0 ? 1 : 0;
+    }
     RECSYS_REQUIRE(nnz < std::numeric_limits<index_t>::max(), "item_to_item::fit",
                    "more than 2^31-1 neighbour entries (", nnz, "); lower neighbours");
     csr_matrix nb(items, items);
@@ -1537,21 +1722,15 @@ class item_to_item {
     index_t* inner = nb.innerIndexPtr();
     score_t* values = nb.valuePtr();
     outer[0] = 0;
-    std::vector<std::pair<index_t, score_t>> tmp;
-    std::int64_t items_with = 0;
-    for (std::size_t i = 0; i < static_cast<std::size_t>(items); ++i) {
+    for (std::size_t i = 0; i < static_cast<std::size_t>(items); ++i) outer[i + 1] = outer[i] + nb_len[i];
+    par.chunk = 256;
+    parallel_for(0, static_cast<std::int64_t>(items), par, [&](std::int64_t i64) {
+      const auto i = static_cast<std::size_t>(i64);
+      const auto o = static_cast<std::size_t>(outer[i]);
       const auto len = static_cast<std::size_t>(nb_len[i]);
-      tmp.clear();
-      for (std::size_t t = 0; t < len; ++t) tmp.emplace_back(nb_ids[i * kk + t], nb_scores[i * kk + t]);
-      std::sort(tmp.begin(), tmp.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-      const index_t o = outer[i];
-      for (std::size_t t = 0; t < len; ++t) {
-        inner[static_cast<std::size_t>(o) + t] = tmp[t].first;
-        values[static_cast<std::size_t>(o) + t] = tmp[t].second;
-      }
-      outer[i + 1] = o + static_cast<index_t>(len);
-      items_with += len > 0 ? 1 : 0;
-    }
+      std::copy_n(&nb_ids[i * kk], len, inner + o);
+      std::copy_n(&nb_scores[i * kk], len, values + o);
+    });
 
     item_to_item_stats stats;
     stats.transactions = pr.rows_nonempty;
