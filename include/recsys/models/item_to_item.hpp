@@ -1244,9 +1244,13 @@ class item_to_item {
   }
 
   static void save_incidence(model_writer& out, const std::string& name, const detail::incidence& x) {
-    out.add_vector(name + "_indptr", x.ptr);
-    out.add_vector(name + "_indices", x.idx);
-    out.add_vector(name + "_data", x.val);
+    auto add = [&](const std::string& array, const auto& v) {
+      const std::int64_t shape[1] = {static_cast<std::int64_t>(v.size())};
+      out.add_array(array, v.data(), shape);
+    };
+    add(name + "_indptr", x.ptr);
+    add(name + "_indices", x.idx);
+    add(name + "_data", x.val);
   }
 
   // Reads an incidence with `cols` columns whose row count is one of `rows`; checks structure.
@@ -1254,9 +1258,10 @@ class item_to_item {
                                           std::initializer_list<std::int64_t> rows) {
     detail::incidence x;
     x.cols = cols;
-    x.ptr = in.vector<std::int64_t>(name + "_indptr");
-    x.idx = in.vector<index_t>(name + "_indices");
-    x.val = in.vector<float>(name + "_data", static_cast<std::int64_t>(x.idx.size()));
+    auto take = [](auto& to, const auto& from) { to.assign(from.begin(), from.end()); };
+    take(x.ptr, in.vector<std::int64_t>(name + "_indptr"));
+    take(x.idx, in.vector<index_t>(name + "_indices"));
+    take(x.val, in.vector<float>(name + "_data", static_cast<std::int64_t>(x.idx.size())));
     const std::string file = in.array_file(name + "_indptr");
     model_reader::check(!x.ptr.empty() && x.ptr.front() == 0 && x.ptr.back() == static_cast<std::int64_t>(x.idx.size()),
                         file, "'" + name + "' offsets do not describe its indices");
@@ -1578,8 +1583,8 @@ class item_to_item {
     const auto kk = static_cast<std::size_t>(c.neighbours);
     const std::size_t slots = kk * static_cast<std::size_t>(items);
     // (not zero-filled: each row writes its own entries, on the thread that computed it)
-    const std::unique_ptr<index_t[]> nb_ids(new index_t[slots]);
-    const std::unique_ptr<score_t[]> nb_scores(new score_t[slots]);
+    detail::buffer<index_t> nb_ids(slots);
+    detail::buffer<score_t> nb_scores(slots);
     std::vector<std::int32_t> nb_len(static_cast<std::size_t>(items), 0);
     const pair_scorer scorer{c.similarity,
                              static_cast<double>(pr.rows_kept),
