@@ -124,6 +124,7 @@ void add_automl_command(CLI::App& app) {
     ao.refit = !o->no_refit;
     ao.seed = o->common.seed;
     ao.num_threads = o->common.threads;
+    if (!o->save.empty()) check_model_target(o->save);  // a bad --save fails before the search, not after
     const interaction_log log = load_data(o->data);
     progress_display progress(!o->common.quiet);
     const automl_result r = automl(log, ao, progress.job());

@@ -151,6 +151,7 @@ void add_next_command(CLI::App& app) {
         throw invalid_argument("recipe '" + model->recipe() + "' cannot recommend for a session given at query time");
       if (!o->save_dir.empty() && !dynamic_cast<const session_gru_model*>(model.get()))
         throw invalid_argument("--save writes gru4rec models only (recipe is '" + model->recipe() + "')");
+      if (!o->save_dir.empty()) check_model_target(o->save_dir);
       log = load_data(o->data);
       progress_display progress(!o->common.quiet);
       model->fit(log, progress.job());

@@ -7,6 +7,7 @@
 
 #include "recsys_test.hpp"
 
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -443,6 +444,119 @@ TEST_CASE("saving over an existing model replaces it whole and never leaves temp
   for (const auto& e : fs::directory_iterator(base)) names.insert(e.path().filename().string());
   CHECK(names == std::set<std::string>{"model"});
   CHECK_FALSE(fs::exists(base / "model" / "counts.npy"));  // nothing of the old model survives
+}
+
+namespace {
+
+// Every entry under `dir`, as paths relative to it (sorted).
+std::set<std::string> tree_of(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) names.insert(fs::relative(e.path(), dir).generic_string());
+  return names;
+}
+
+// Runs `f` with the working directory set to `dir`, restoring it afterwards.
+template <class F>
+void in_directory(const fs::path& dir, F&& f) {
+  const fs::path old = fs::current_path();
+  fs::current_path(dir);
+  try {
+    f();
+  } catch (...) {
+    fs::current_path(old);
+    throw;
+  }
+  fs::current_path(old);
+}
+
+}  // namespace
+
+TEST_CASE("a model directory can be spelled any way: trailing slash, ./, absolute, symlinked parent", "[lifecycle]") {
+  const fs::path base = fs::canonical(fresh_dir("spellings"));
+  fs::create_directories(base / "real");
+  fs::create_directory_symlink(base / "real", base / "link");
+  auto a = recsys::make_model("popularity");
+  a->fit(data());
+  auto b = recsys::make_model("bpr", {{"epochs", "2"}, {"factors", "8"}});
+  b->fit(data());
+  const recsys::topk_result want_a = a->recommend(3, 5), want_b = b->recommend(3, 5);
+  // (spelling to save with, spelling to load with, where the model must end up)
+  const std::vector<std::array<std::string, 3>> cases = {
+      {"model/", "model/", "model"},
+      {"model", "./model/", "model"},
+      {"./model", "model", "model"},
+      {(base / "model").string() + "/", (base / "model").string(), "model"},
+      {"link/m2/", "link/m2", "real/m2"},
+      {(base / "link" / "m2").string(), "real/m2/", "real/m2"},
+      {"new/deep/m3/", "new/deep/m3", "new/deep/m3"},
+      {"sub/../model/", "model", "model"},
+  };
+  in_directory(base, [&] {
+    for (const auto& [save_as, load_as, where] : cases) {
+      INFO("save " << save_as << ", load " << load_as);
+      // Twice each way: the first save creates the directory, the second replaces it; the
+      // second is the other recipe, so the load proves which one is there.
+      a->save(save_as);
+      CHECK(recsys::load_model(load_as)->recommend(3, 5).ids == want_a.ids);
+      b->save(save_as);
+      const auto loaded = recsys::load_model(load_as);
+      CHECK(loaded->recipe() == "bpr");
+      CHECK(loaded->recommend(3, 5).scores == want_b.scores);
+      CHECK(recsys::load_model(base / where)->recipe() == "bpr");
+    }
+  });
+  // Nothing but the models themselves: no temporaries, no moved-aside copies.
+  for (const auto& name : tree_of(base)) {
+    INFO(name);
+    CHECK(name.find(".tmp-") == std::string::npos);
+    CHECK(name.find(".old-") == std::string::npos);
+  }
+  CHECK(fs::is_symlink(base / "link"));  // the link itself is left alone
+}
+
+TEST_CASE("a failed save leaves nothing behind and never replaces what is not a model", "[lifecycle]") {
+  const fs::path base = fs::canonical(fresh_dir("failed-save"));
+  const std::vector<float> v{1.0f, 2.0f};
+  {  // an error between construction and commit: the temporary and the parents it created go
+    recsys::model_writer w(base / "new" / "deep" / "model", "x");
+    w.add_vector("v", v);
+    CHECK_THROWS_AS(w.add_vector("bad name", v), recsys::invalid_argument);
+  }
+  CHECK(tree_of(base).empty());
+  {  // a parent that is a file: nothing can be created
+    std::ofstream(base / "file.txt") << "data\n";
+    CHECK(recsys::test::io_error_of([&] { recsys::model_writer w(base / "file.txt" / "model", "x"); }).has_value());
+    CHECK(tree_of(base) == std::set<std::string>{"file.txt"});
+  }
+  // A file, or a folder holding something that is not a model, is never replaced: a mistyped
+  // --save must not delete data. The check runs before any work (check_model_target) and again
+  // at commit.
+  fs::create_directories(base / "photos");
+  std::ofstream(base / "photos" / "cat.jpg") << "meow";
+  for (const fs::path& target : {base / "file.txt", base / "photos"}) {
+    INFO(target);
+    const auto early = recsys::test::io_error_of([&] { recsys::check_model_target(target); });
+    REQUIRE(early.has_value());
+    CHECK(std::string(early->what()).find("refusing to replace") != std::string::npos);
+    const auto late = recsys::test::io_error_of([&] {
+      recsys::model_writer w(target, "x");
+      w.add_vector("v", v);
+      w.commit();
+    });
+    REQUIRE(late.has_value());
+    CHECK(std::string(late->what()).find(target.filename().string()) != std::string::npos);
+  }
+  CHECK(tree_of(base) == std::set<std::string>{"file.txt", "photos", "photos/cat.jpg"});
+  // An empty folder, or one holding a model, may be replaced.
+  fs::create_directories(base / "empty");
+  CHECK_NOTHROW(recsys::check_model_target(base / "empty"));
+  CHECK_NOTHROW(recsys::check_model_target(base / "not-yet"));
+  CHECK_NOTHROW(recsys::check_model_target(base / "not" / "yet" / "either"));
+  const auto under_file = recsys::test::io_error_of([&] { recsys::check_model_target(base / "file.txt" / "m"); });
+  REQUIRE(under_file.has_value());
+  CHECK(std::string(under_file->what()).find("file.txt is not a directory") != std::string::npos);
+  CHECK(recsys::test::error_of([] { recsys::check_model_target("/"); }).find("names no directory") != std::string::npos);
+  CHECK(recsys::test::error_of([] { recsys::check_model_target(""); }).find("empty directory name") != std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------

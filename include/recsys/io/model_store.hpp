@@ -96,32 +96,102 @@ inline void check_entry_name(std::string_view where, std::string_view name) {
   RECSYS_REQUIRE(ok, where, "entry name '", name, "' must be 1-100 characters of [A-Za-z0-9_-]");
 }
 
+/// The target directory of a model_writer: `dir` made absolute with symbolic links resolved
+/// (weakly_canonical) and without a trailing separator, so that the temporary and the old copy
+/// are siblings of the target whatever the spelling ("model/", "./model", "a/../model").
+/// @throws recsys::invalid_argument for an empty path or one that names no directory entry
+///         ("/", ".", "..").
+[[nodiscard]] inline std::filesystem::path model_target(std::string_view where, const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  RECSYS_REQUIRE(!dir.empty(), where, "empty directory name");
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  if (ec) throw io_error(dir.string(), "cannot resolve the path: " + ec.message());
+  if (!p.has_filename()) p = p.parent_path();  // "model/" -> "model"
+  const fs::path name = p.filename();
+  RECSYS_REQUIRE(!name.empty() && name != "." && name != ".." && p != p.root_path(), where, "'", dir.string(),
+                 "' names no directory that a model can be written to");
+  return p;
+}
+
+/// Whether `dir` (a model_target) exists. It may be replaced by a model only when it is a
+/// directory that holds a model or nothing at all: a mistyped path must never move a user's data
+/// folder aside and delete it.
+/// @throws recsys::io_error when it exists and must not be replaced.
+inline bool check_replaceable(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(dir, ec);
+  if (!fs::exists(st)) return false;
+  if (!fs::is_directory(st))
+    throw io_error(dir.string(), "exists and is not a directory; refusing to replace it with a model");
+  if (!fs::exists(dir / "manifest.json") && !fs::is_empty(dir, ec))
+    throw io_error(dir.string(), "exists, is not empty and holds no model (no manifest.json); refusing to replace it");
+  return true;
+}
+
 }  // namespace detail
+
+/// Checks, before any work is done, that a model can be saved to `dir`: the path names a
+/// directory entry, and what is there now (if anything) is a model directory or an empty
+/// directory, which commit() would replace. Call it before a long fit whose result goes to
+/// `dir` (the `recsys` tool does for --save).
+/// @throws recsys::invalid_argument for a path that names no directory entry ("/", ".", "").
+/// @throws recsys::io_error when something other than a model or an empty folder is there.
+inline void check_model_target(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  const fs::path target = detail::model_target("check_model_target", dir);
+  if (detail::check_replaceable(target)) return;
+  // Missing folders are created on save: the nearest one that exists must be a folder.
+  std::error_code ec;
+  fs::path p = target.parent_path();
+  while (!fs::exists(fs::symlink_status(p, ec)) && p != p.parent_path()) p = p.parent_path();
+  if (!fs::is_directory(p, ec))
+    throw io_error(dir.string(), "cannot be created: " + p.string() + " is not a directory");
+}
 
 /// Writes a model directory. Nothing appears under the target path until commit().
 class model_writer {
  public:
   /// @param dir     the model directory to create (replaced on commit if it exists)
   /// @param recipe  the recipe name stored in the manifest and checked on load
-  model_writer(std::filesystem::path dir, std::string recipe) : dir_(std::move(dir)), recipe_(std::move(recipe)) {
-    RECSYS_REQUIRE(!dir_.empty(), "model_writer", "empty directory name");
+  model_writer(std::filesystem::path dir, std::string recipe)
+      : dir_(detail::model_target("model_writer", dir)), recipe_(std::move(recipe)) {
+    namespace fs = std::filesystem;
+    // The temporary directory is a sibling of the target (same file system, so the final rename
+    // is atomic). Parent folders that do not exist yet are created, and removed again when the
+    // model is never committed: a failed save leaves nothing behind.
+    for (fs::path p = dir_.parent_path(); !p.empty() && !fs::exists(p); p = p.parent_path()) {
+      created_parents_.push_back(p);
+      if (p == p.parent_path()) break;
+    }
     static std::atomic<unsigned> counter{0};
     const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
     tmp_ = dir_;
     tmp_ += ".tmp-" + std::to_string(stamp) + "-" + std::to_string(counter++);
     std::error_code ec;
-    std::filesystem::create_directories(tmp_, ec);
-    if (ec) throw io_error(tmp_.string(), "cannot create directory: " + ec.message());
+    fs::create_directories(tmp_, ec);
+    if (ec) {
+      remove_created_parents();
+      throw io_error(tmp_.string(), "cannot create directory: " + ec.message());
+    }
   }
   model_writer(const model_writer&) = delete;
   model_writer& operator=(const model_writer&) = delete;
-  /// Removes the temporary directory when commit() was not reached.
+  /// Removes the temporary directory (and any parent folder the constructor created) when
+  /// commit() was not reached.
   ~model_writer() {
     if (!committed_) {
       std::error_code ec;
       std::filesystem::remove_all(tmp_, ec);
+      remove_created_parents();
     }
   }
+
+  /// The directory the model is committed to: the constructor's path made absolute, with
+  /// symbolic links resolved and without a trailing separator ("model/", "./model" and
+  /// "/abs/model" all name the same target).
+  [[nodiscard]] const std::filesystem::path& directory() const noexcept { return dir_; }
 
   /// Hyperparameters (stored as a JSON object of strings, in order).
   void set_params(const std::vector<std::pair<std::string, std::string>>& params) {
@@ -220,7 +290,7 @@ class model_writer {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::path old;
-    if (fs::exists(dir_, ec)) {
+    if (detail::check_replaceable(dir_)) {
       old = dir_;
       old += ".old-" + tmp_.filename().string();
       fs::rename(dir_, old, ec);
@@ -256,7 +326,14 @@ class model_writer {
     files_.emplace_back(name, detail::json::value(std::move(entry)));
   }
 
+  /// Removes the parent folders the constructor created, deepest first (only while empty).
+  void remove_created_parents() noexcept {
+    std::error_code ec;
+    for (const auto& p : created_parents_) std::filesystem::remove(p, ec);
+  }
+
   std::filesystem::path dir_, tmp_;
+  std::vector<std::filesystem::path> created_parents_;  ///< deepest first
   std::string recipe_;
   detail::json::value params_;
   detail::json::object fields_;
