@@ -44,6 +44,7 @@ class progress_display {
   job_control job_;
   bool enabled_;
   bool line_open_ = false;
+  std::string closed_stage_;  ///< the stage whose complete line was drawn last
 };
 
 /// Splits "key=value" (the first '=' separates). @throws recsys::invalid_argument.

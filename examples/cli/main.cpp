@@ -31,6 +31,11 @@ progress_display::~progress_display() {
 }
 
 void progress_display::draw(const progress_event& e) {
+  // A stage reports its completion once per epoch end and once when it finishes; its line is
+  // drawn complete once.
+  const bool complete = e.total > 0 && e.done >= e.total;
+  if (complete && !line_open_ && e.stage == closed_stage_) return;
+  if (!complete) closed_stage_.clear();
   const double f = e.fraction();
   std::string bar;
   if (f == f) {  // known total
@@ -45,9 +50,10 @@ void progress_display::draw(const progress_event& e) {
   if (!e.metric_name.empty() && e.metric == e.metric) std::fprintf(stderr, " %s %.5g", e.metric_name.c_str(), e.metric);
   std::fputs("\x1b[K", stderr);
   line_open_ = true;
-  if (e.total > 0 && e.done >= e.total) {
+  if (complete) {
     std::fputs("\n", stderr);
     line_open_ = false;
+    closed_stage_ = e.stage;
   }
   std::fflush(stderr);
 }

@@ -39,7 +39,7 @@ namespace recsys {
 
 /// One progress report.
 struct progress_event {
-  std::string stage;         ///< e.g. "als: user half-sweep", "evaluate"
+  std::string stage;         ///< e.g. "als: fit", "evaluate"
   std::int64_t done = 0;     ///< units finished in this stage
   std::int64_t total = 0;    ///< units in this stage (0 when unknown)
   double elapsed_seconds = 0;///< since the stage started
@@ -87,6 +87,9 @@ struct job_control {
 
 /// Used inside jobs: one stage of work with a known number of units. Thread-safe: workers call
 /// advance(); reports are throttled and serialised; cancellation is checked on every call.
+/// An iterative fit is one stage over all its iterations (total = the units of every
+/// iteration, steps = the iteration count, set_step() as it moves on), so a display shows one
+/// bar per fit whose fraction and time left are those of the whole fit.
 class progress_reporter {
  public:
   progress_reporter(const job_control& job, std::string stage, std::int64_t total,
@@ -118,6 +121,16 @@ class progress_reporter {
     event_.metric_name = std::move(name);
     event_.metric = value;
   }
+
+  /// Moves the stage to outer step `step` (iteration, epoch) of an iterative job whose stage
+  /// spans all its steps: later reports carry it.
+  void set_step(std::int64_t step) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    event_.step = step;
+  }
+
+  /// Reports now, regardless of throttling (e.g. after set_metric at the end of an epoch).
+  void report() { emit(done_.load(std::memory_order_relaxed), true); }
 
   /// Reports the stage as complete (done = total) regardless of throttling.
   void finish() { emit(total_ > 0 ? total_ : done_.load(std::memory_order_relaxed), true); }

@@ -485,7 +485,10 @@ TEST_CASE("bpr: cancellation keeps the factors of the last completed epoch", "[b
   recsys::job_control job;
   std::vector<std::int64_t> finished;
   job.progress = [&](const recsys::progress_event& e) {
-    if (e.stage == "bpr: epoch" && e.done == e.total && e.metric_name == "auc") {
+    // One stage for the fit: an epoch is complete when done reaches its end (reported with the
+    // epoch's AUC; a throttled report may have reached it first).
+    if (e.stage == "bpr: fit" && e.done == (e.step + 1) * d.train.nonZeros() && e.metric_name == "auc" &&
+        (finished.empty() || finished.back() != e.step)) {
       finished.push_back(e.step);
       if (e.step == 2) job.cancel.cancel();
     }
@@ -507,7 +510,8 @@ TEST_CASE("bpr: cancellation keeps the factors of the last completed epoch", "[b
   recsys::job_control job2;
   job2.report_interval = 0.0;
   job2.progress = [&](const recsys::progress_event& e) {
-    if (e.stage == "bpr: epoch" && e.step == 3 && e.done > 0 && e.done < e.total) job2.cancel.cancel();
+    if (e.stage == "bpr: fit" && e.step == 3 && e.done > 3 * d.train.nonZeros() && e.done < 4 * d.train.nonZeros())
+      job2.cancel.cancel();
   };
   CHECK_THROWS_AS(m2.fit(d.train, job2), recsys::cancelled);
   CHECK(same_factors(m2, ref));
@@ -518,6 +522,36 @@ TEST_CASE("bpr: cancellation keeps the factors of the last completed epoch", "[b
   job3.cancel.cancel();
   CHECK_THROWS_AS(m3.fit(d.train, job3), recsys::cancelled);
   CHECK_FALSE(m3.is_fitted());
+}
+
+TEST_CASE("bpr and warp: progress is one stage over all epochs, with the epoch's AUC", "[bpr]") {
+  const auto& d = small_data();
+  const auto check = [&](auto model, const std::string& stage) {
+    std::vector<recsys::progress_event> events;
+    recsys::job_control job;
+    job.report_interval = 0.0;
+    job.progress = [&](const recsys::progress_event& e) { events.push_back(e); };
+    model.fit(d.train, job);
+    REQUIRE(events.size() >= 4);
+    for (std::size_t k = 0; k < events.size(); ++k) {
+      CHECK(events[k].stage == stage);
+      CHECK(events[k].steps == 4);
+      CHECK(events[k].total == 4 * d.train.nonZeros());
+      if (k > 0) CHECK(events[k].done >= events[k - 1].done);
+    }
+    CHECK(events.back().done == events.back().total);
+    CHECK(events.back().step == 3);
+    CHECK(events.back().metric_name == "auc");
+    CHECK(events.back().metric == Approx(model.history().back().auc));
+  };
+  recsys::bpr_config b;
+  b.epochs = 4;
+  b.num_threads = 2;
+  check(recsys::bpr_model(b), "bpr: fit");
+  recsys::warp_config w;
+  w.epochs = 4;
+  w.num_threads = 2;
+  check(recsys::warp_model(w), "warp: fit");
 }
 
 TEST_CASE("bpr: early stopping stops after `patience` evaluations and restores the best epoch", "[bpr]") {

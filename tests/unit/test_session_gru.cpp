@@ -683,16 +683,29 @@ TEST_CASE("training learns the transitions and reports progress", "[session_gru]
   cfg.progress_every = 10;
   int reports = 0;
   double last_loss = std::numeric_limits<double>::quiet_NaN();
+  std::vector<progress_event> events;
   job_control job;
   job.report_interval = 0;
   job.progress = [&](const progress_event& e) {
     ++reports;
     if (e.metric_name == "loss") last_loss = e.metric;
+    events.push_back(e);
   };
   session_gru m(cfg);
   m.fit(train, job);
   CHECK(reports > 0);
   CHECK(std::isfinite(last_loss));
+  // One stage over all epochs (a display draws one bar per fit): done only grows, the step
+  // follows the epoch, and the last report is the whole fit done.
+  for (std::size_t k = 0; k < events.size(); ++k) {
+    CHECK(events[k].stage == "session_gru: fit");
+    CHECK(events[k].steps == 6);
+    CHECK(events[k].total == events.front().total);
+    if (k > 0) CHECK(events[k].done >= events[k - 1].done);
+    if (k > 0) CHECK(events[k].step >= events[k - 1].step);
+  }
+  CHECK(events.back().step == 5);
+  CHECK(events.back().done == events.back().total);
   REQUIRE(m.training_log().size() == 6);
   CHECK(m.training_log().back().loss < m.training_log().front().loss);
   CHECK(m.training_log().front().predictions == static_cast<std::int64_t>(train.num_events() - train.size()));

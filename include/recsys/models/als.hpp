@@ -574,10 +574,11 @@ class als : public factor_model<Scalar> {
 
   /// Solves the rows of `src` against `side` into `out`. CG updates `out` in place (warm start).
   /// Returns the executed flops.
+  /// Rows advance `rep` (the fit's one progress stage); `what` and `iteration` name the
+  /// half-sweep in error messages.
   double half_sweep(const char* where, const row_source& src, const side_t& side, matrix_type& out, bool cg,
-                    const job_control& job, const std::string& stage, index_t iteration, index_t iterations,
+                    progress_reporter& rep, const char* what, index_t iteration,
                     std::vector<solver_t>& scratch) const {
-    progress_reporter rep(job, stage, static_cast<std::int64_t>(src.order.size()), iteration, iterations);
     for (index_t r : src.empty) out.row(r).setZero();
     constexpr std::int64_t block = 16;
     const auto n = static_cast<std::int64_t>(src.order.size());
@@ -596,12 +597,11 @@ class als : public factor_model<Scalar> {
                            : s.solve_exact(side, row, lambda, out.row(r).data());
         if (st != detail::als_row_status::ok)
           throw_row_error(where, st,
-                          detail::str(src.noun, " ", r, " (iteration ", iteration, ", ", stage.substr(5), ")"),
+                          detail::str(src.noun, " ", r, " (iteration ", iteration, ", ", what, ")"),
                           static_cast<double>(lambda), side);
       }
       rep.advance(hi - lo);
     });
-    rep.finish();
     double flops = 0;
     for (auto& s : scratch) {
       flops += s.flops();
@@ -833,8 +833,14 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
       history_ = std::move(hist);
   };
 
+  // One progress stage for the whole fit: every iteration's item and user rows.
+  progress_reporter rep(job, "als: fit",
+                        static_cast<std::int64_t>(iterations) *
+                            static_cast<std::int64_t>(items.order.size() + users.order.size()),
+                        0, iterations);
   try {
     for (index_t it = 0; it < iterations; ++it) {
+      rep.set_step(it);
       als_iteration_stats st;
       st.iteration = it;
       const auto t0 = clock::now();
@@ -848,8 +854,8 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
         yw.resize(yc.rows(), f);
       st.prepare_seconds += seconds_since(tp);
       tp = clock::now();
-      st.solve_flops += half_sweep("als::fit", items, make_side(xw, bx), yw, cg, job, "als: item half-sweep", it,
-                                   iterations, scratch);
+      st.solve_flops += half_sweep("als::fit", items, make_side(xw, bx), yw, cg, rep, "item half-sweep", it,
+                                   scratch);
       st.solve_seconds += seconds_since(tp);
       // User half-sweep: users against the new items, in the eigenbasis of Y^T Y. The rotated old
       // user factors in xw are the CG warm start; the Cholesky solver simply overwrites them.
@@ -859,8 +865,8 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
       if (cg) detail::als_rotate(xw, by.q, xw, config_.num_threads);
       st.prepare_seconds += seconds_since(tp);
       tp = clock::now();
-      st.solve_flops += half_sweep("als::fit", users, make_side(yw, by), xw, cg, job, "als: user half-sweep", it,
-                                   iterations, scratch);
+      st.solve_flops += half_sweep("als::fit", users, make_side(yw, by), xw, cg, rep, "user half-sweep", it,
+                                   scratch);
       st.solve_seconds += seconds_since(tp);
       tp = clock::now();
       gram_x = detail::als_gram(xw, config_.num_threads);  // for the loss and the next item half-sweep
@@ -873,16 +879,15 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
       st.seconds = seconds_since(t0);
       if (config_.compute_loss) {
         st.loss = objective(users, items, xc, yc, gram_x, detail::als_gram(yc, config_.num_threads));
-        if (job.progress) {
-          progress_reporter rep(job, "als: loss", 0, it, iterations);
-          rep.set_metric("loss", st.loss);
-          rep.finish();
-        }
+        rep.set_metric("loss", st.loss);
+        rep.report();
       }
       bool stop_now = false;
       if (stop && ((it + 1) % stop->every == 0 || it + 1 == iterations)) {
         install_current(true);
         st.validation = stop->metric(*this);
+        rep.set_metric("validation", st.validation);
+        rep.report();
         if (st.validation > best_metric) {
           best_metric = st.validation;
           best_iter = it;
@@ -903,6 +908,7 @@ void als<Scalar>::fit_impl(const csr_matrix& input, const job_control& job, cons
     if (completed > 0) finish(true);
     throw;
   }
+  rep.finish();
   finish(false);
 }
 
@@ -955,18 +961,20 @@ void als<Scalar>::partial_fit(const csr_matrix& input, std::span<const index_t> 
   const int threads = max_threads(parallel_options{config_.num_threads});
   for (int t = 0; t < threads; ++t) scratch.emplace_back(f);
 
+  progress_reporter rep(job, "als: partial fit", static_cast<std::int64_t>(isrc.order.size() + usrc.order.size()));
   if (!item_rows.empty()) {
     const basis_t bx = detail::als_eigenbasis<Scalar>(detail::als_gram(xw, config_.num_threads));
     detail::als_rotate(xw, bx.q, xw, config_.num_threads);
     detail::als_rotate(yw, bx.q, yw, config_.num_threads);
-    half_sweep("als::partial_fit", isrc, make_side(xw, bx), yw, false, job, "als: partial item update", 0, 1, scratch);
+    half_sweep("als::partial_fit", isrc, make_side(xw, bx), yw, false, rep, "partial item update", 0, scratch);
   }
   // Always end in the eigenbasis of the final item Gram matrix (what fold-in relies on).
   const basis_t by = detail::als_eigenbasis<Scalar>(detail::als_gram(yw, config_.num_threads));
   detail::als_rotate(yw, by.q, yw, config_.num_threads);
   detail::als_rotate(xw, by.q, xw, config_.num_threads);
   if (!user_rows.empty())
-    half_sweep("als::partial_fit", usrc, make_side(yw, by), xw, false, job, "als: partial user update", 0, 1, scratch);
+    half_sweep("als::partial_fit", usrc, make_side(yw, by), xw, false, rep, "partial user update", 0, scratch);
+  rep.finish();
   install(std::move(xw), std::move(yw), by, x, false);
 }
 

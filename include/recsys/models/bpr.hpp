@@ -27,8 +27,9 @@
 ///   fastest, never reproducible (and, formally, a data race: thread sanitizers report it).
 ///
 /// Every stored entry of the training matrix is a positive (values are not used as weights;
-/// they must be finite and > 0). fit() reports progress per epoch (metric "auc": the fraction of
-/// sampled (u, i, j) ranked correctly before their update), honours cancellation between
+/// they must be finite and > 0). fit() reports progress as one stage over all epochs ("bpr: fit"
+/// / "warp: fit", step = the epoch; metric "auc": the fraction of sampled (u, i, j) ranked
+/// correctly before their update, or "validation" with early stopping), honours cancellation between
 /// strata and keeps the factors of the last completed epoch when cancelled, and throws
 /// recsys::numerical_error when the updates diverge.
 ///
@@ -319,9 +320,9 @@ void set_pairwise_param(Config& cfg, std::string_view key, std::string_view valu
   } else if (is_warp_config<Config> && key == "max_rank_weight") {
     if constexpr (is_warp_config<Config>) c.max_rank_weight = as_float();
   } else {
-    std::string names;
-    for (const auto& p : pairwise_params(c)) names += (names.empty() ? "" : ", ") + p.name;
-    throw_invalid_argument(where, "unknown parameter '", key, "' (known: ", names, ")");
+    std::vector<std::string> names;
+    for (const auto& p : pairwise_params(c)) names.push_back(p.name);
+    unknown_param(where, key, names);
   }
   validate_pairwise_config(c, where);
   cfg = std::move(c);
@@ -449,10 +450,14 @@ class pairwise_model : public factor_model<float> {
       negative_table_ = engine.global_table();
     };
 
+    // One progress stage for the whole fit: every epoch's samples.
+    progress_reporter rep(job, std::string(stage_name()) + ": fit",
+                          static_cast<std::int64_t>(s.epochs) * static_cast<std::int64_t>(interactions.nonZeros()), 0,
+                          s.epochs);
     try {
       for (int e = 0; e < s.epochs; ++e) {
         const auto t0 = std::chrono::steady_clock::now();
-        progress_reporter rep(job, std::string(stage_name()) + ": epoch", interactions.nonZeros(), e, s.epochs);
+        rep.set_step(e);
         const detail::pairwise_sums sums = engine.run_epoch(e, users, items, bias, rep);
         check_finite(users, items, bias, e, s, where);
         pairwise_epoch rec;
@@ -474,17 +479,17 @@ class pairwise_model : public factor_model<float> {
         snap_hist = hist;
         have_snapshot = true;
         rep.set_metric("auc", rec.auc);
-        rep.finish();
+        rep.report();
 
         if (es.metric && ((e + 1) % es.every == 0 || e + 1 == s.epochs)) {
           publish(snap_users, snap_items, snap_bias, snap_hist);
-          progress_reporter vrep(job, std::string(stage_name()) + ": validation", 1, e, s.epochs);
+          rep.check();
           const double value = es.metric(*this);
           hist.back().validation = value;
           snap_hist.back().validation = value;
           history_ = snap_hist;
-          vrep.set_metric("validation", value);
-          vrep.finish();
+          rep.set_metric("validation", value);
+          rep.report();
           if (value > best_value) {
             best_value = value;
             best_epoch = e;
@@ -507,6 +512,7 @@ class pairwise_model : public factor_model<float> {
       }
       throw;
     }
+    rep.finish();
     best_epoch_ = best_epoch;
     if (es.metric && es.restore_best && best_epoch >= 0 && best_epoch != hist.back().epoch) {
       publish(best_users, best_items, best_bias, best_hist);

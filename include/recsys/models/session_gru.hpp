@@ -1005,9 +1005,12 @@ void session_gru::fit(const Sessions& train, const job_control& job) {
   detail::gru_thread_tuner tuner(threads);
   std::int64_t step = 0;
   bool committed = false;
+  // One progress stage for the whole fit: every epoch's training pairs.
+  progress_reporter progress(job, "session_gru: fit", static_cast<std::int64_t>(cfg_.n_epochs) * pairs, 0,
+                             cfg_.n_epochs);
   for (index_t epoch = 0; epoch < cfg_.n_epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    progress_reporter progress(job, "session_gru: epoch", pairs, epoch, cfg_.n_epochs);
+    progress.set_step(epoch);
     double loss_sum = 0;
     std::int64_t rows_sum = 0, batches = 0, parallel_batches = 0;
     walker.begin(h);
@@ -1043,7 +1046,7 @@ void session_gru::fit(const Sessions& train, const job_control& job) {
     e.parallel_batches = parallel_batches;
     log.push_back(e);
     progress.set_metric("loss", e.loss);
-    progress.finish();
+    progress.report();
     // Commit the completed epoch.
     if (!committed) {
       ++version_;
@@ -1061,7 +1064,11 @@ void session_gru::fit(const Sessions& train, const job_control& job) {
       user_states_.resize(0, 0);
     log_ = log;
     fitted_ = true;
+    // The last rows of an epoch may form no mini-batch: count them done so that the stage's
+    // total is reached (after the commit: a cancellation here keeps this epoch).
+    if (rows_sum < pairs) progress.advance(pairs - rows_sum);
   }
+  progress.finish();
 }
 
 inline void session_gru::save(model_writer& w) const {
