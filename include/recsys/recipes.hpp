@@ -28,6 +28,7 @@
 #include <recsys/data/matrix.hpp>
 #include <recsys/data/sessions.hpp>
 #include <recsys/detail/json.hpp>
+#include <recsys/detail/params.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/eval/next_item.hpp>
 #include <recsys/io/model_store.hpp>
@@ -835,11 +836,17 @@ struct fit_on_log {
 /// @throws recsys::invalid_argument listing the known recipes when there is none.
 [[nodiscard]] inline const recipe& find_recipe(std::string_view name) {
   std::string names;
+  std::vector<std::string> all;
   for (const auto& r : recipes()) {
     if (r.name == name) return r;
     names += names.empty() ? "" : ", ";
     names += r.name;
+    all.push_back(r.name);
   }
+  const std::string guess = detail::closest_name(name, all);
+  if (!guess.empty())
+    detail::throw_invalid_argument("find_recipe", "unknown recipe '", name, "'; did you mean '", guess, "'? (known: ",
+                                   names, ")");
   detail::throw_invalid_argument("find_recipe", "unknown recipe '", name, "' (known: ", names, ")");
 }
 

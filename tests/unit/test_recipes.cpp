@@ -82,6 +82,41 @@ TEST_CASE("the registry rejects unknown recipes and parameters with the known na
   CHECK(m->supports_history());
 }
 
+TEST_CASE("a mistyped recipe or parameter name suggests the nearest known one", "[recipes]") {
+  using recsys::detail::closest_name;
+  using recsys::detail::edit_distance;
+  CHECK(edit_distance("factor", "factors") == 1);
+  CHECK(edit_distance("itmes", "items") == 1);  // a swap of two neighbours is one edit
+  CHECK(edit_distance("", "abc") == 3);
+  CHECK(edit_distance("kitten", "sitting") == 3);
+  const std::vector<std::string> names{"factors", "iterations", "regularization", "alpha"};
+  CHECK(closest_name("factor", names) == "factors");
+  CHECK(closest_name("regularisation", names) == "regularization");
+  CHECK(closest_name("iter", names) == "iterations");  // the only name it begins
+  CHECK(closest_name("alpah", names) == "alpha");
+  CHECK(closest_name("colour", names).empty());
+  CHECK(closest_name("x", names).empty());
+  // Every recipe's set_param and the registry say it, with the full list still given.
+  struct expect {
+    const char* recipe;
+    const char* key;
+    const char* guess;
+  };
+  for (const auto& [recipe, key, guess] : {expect{"als", "factor", "factors"}, expect{"bpr", "factor", "factors"},
+                                           expect{"warp", "max_trial", "max_trials"},
+                                           expect{"item-knn", "neighbors", "neighbours"},
+                                           expect{"popularity", "last_day", "last_days"},
+                                           expect{"gru4rec", "layer", "layers"}}) {
+    INFO(recipe << " " << key);
+    const std::string msg = recsys::test::error_of([&] { (void)recsys::make_model(recipe, {{key, "1"}}); });
+    CHECK(msg.find(std::string("unknown parameter '") + key + "'; did you mean '" + guess + "'?") != std::string::npos);
+    CHECK(msg.find("(known: ") != std::string::npos);
+  }
+  const std::string msg = recsys::test::error_of([] { (void)recsys::make_model("itemknn"); });
+  CHECK(msg.find("unknown recipe 'itemknn'; did you mean 'item-knn'? (known: popularity") != std::string::npos);
+  CHECK(recsys::test::error_of([] { (void)recsys::make_model("colour"); }).find("did you mean") == std::string::npos);
+}
+
 TEST_CASE("gru4rec: GRU4Rec's parameter names, session predictions and next-item evaluation", "[recipes][session_gru]") {
   // Defaults are GRU4Rec's RSC15 parameter file; momentum and logq follow the optimiser / loss.
   auto params_of = [](const recsys::model& m) {

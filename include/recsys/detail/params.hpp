@@ -9,6 +9,7 @@
 
 #include <recsys/errors.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace recsys::detail {
 
@@ -80,15 +82,67 @@ template <class T>
   throw_invalid_argument(where, "'", key, "' must be one of ", names, " (got '", value, "')");
 }
 
-/// Throws for a key a recipe does not know, listing the ones it does.
+/// Edit distance between a and b: insertions, deletions, substitutions and swaps of two
+/// adjacent characters each cost 1 (optimal string alignment).
+[[nodiscard]] inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+    }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+/// The name a mistyped `key` most likely meant: the closest of `names` by edit_distance when
+/// that is a typo's distance (at most 1 for keys of up to 4 characters, 2 up to 8, else 3), or
+/// else the only name that `key` (3 characters or more) begins. Empty when nothing is close.
+template <class Names>
+[[nodiscard]] std::string closest_name(std::string_view key, const Names& names) {
+  const std::size_t limit = key.size() <= 4 ? 1 : key.size() <= 8 ? 2 : 3;
+  std::string best;
+  std::size_t best_d = limit + 1;
+  std::string prefixed;
+  int prefix_count = 0;
+  for (const auto& n : names) {
+    const std::string_view name(n);
+    const std::size_t d = edit_distance(key, name);
+    if (d < best_d) {
+      best_d = d;
+      best = std::string(name);
+    }
+    if (key.size() >= 3 && name.size() > key.size() && name.substr(0, key.size()) == key) {
+      ++prefix_count;
+      prefixed = std::string(name);
+    }
+  }
+  if (!best.empty()) return best;
+  return prefix_count == 1 ? prefixed : std::string();
+}
+
+/// Throws for a key a recipe does not know, suggesting the nearest known one (as a typo) and
+/// listing them all: "unknown parameter 'factor'; did you mean 'factors'? (known: ...)".
+template <class Names>
+[[noreturn]] void unknown_param(std::string_view where, std::string_view key, const Names& known) {
+  std::string names;
+  for (const auto& k : known) {
+    names += names.empty() ? "" : ", ";
+    names += std::string_view(k);
+  }
+  const std::string guess = closest_name(key, known);
+  if (!guess.empty())
+    throw_invalid_argument(where, "unknown parameter '", key, "'; did you mean '", guess, "'? (known: ", names, ")");
+  throw_invalid_argument(where, "unknown parameter '", key, "' (known: ", names, ")");
+}
 [[noreturn]] inline void unknown_param(std::string_view where, std::string_view key,
                                        std::initializer_list<std::string_view> known) {
-  std::string names;
-  for (auto k : known) {
-    names += names.empty() ? "" : ", ";
-    names += k;
-  }
-  throw_invalid_argument(where, "unknown parameter '", key, "' (known: ", names, ")");
+  unknown_param<std::initializer_list<std::string_view>>(where, key, known);
 }
 
 }  // namespace recsys::detail
