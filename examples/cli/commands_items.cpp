@@ -2,9 +2,15 @@
 // recsys similar | rules — item-to-item queries and market-basket association rules.
 #include "cli.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace recsys::cli {
 
@@ -62,6 +68,65 @@ void add_similar_command(CLI::App& app) {
   });
 }
 
+/// Why no rule met the thresholds, for `recsys rules`: the strongest pair by support and, when
+/// pairs do reach --min-support / --min-count, the best confidence and lift among them, naming the
+/// option to lower. `mine` runs association_rules with the given options on the same data.
+std::string no_rules_hint(const std::function<std::vector<association_rule>(const rule_options&)>& mine,
+                          const rule_options& asked, const id_map<std::string>& items, const std::string& source) {
+  rule_options any = asked;
+  any.min_support = 0;
+  any.min_count = 1;
+  any.min_confidence = 0;
+  any.min_lift = 0;
+  any.order = rule_order::support;
+  any.max_rules = 1;
+  const std::vector<association_rule> top = mine(any);
+  if (top.empty()) return "no two items ever occur in the same " + source.substr(0, source.size() - 1) + ": there is no pair to mine";
+  const association_rule& t = top.front();
+  const std::string pair = "(" + items.id(t.antecedent) + ", " + items.id(t.consequent) + ")";
+  if (t.support < asked.min_support || t.count < asked.min_count) {
+    // A suggested --min-support that this pair does meet: its support rounded down to three
+    // significant digits (rounding to the nearest could land just above it).
+    const double scale = std::pow(10.0, 2 - std::floor(std::log10(t.support)));
+    const double suggest = std::floor(t.support * scale) / scale;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "the most frequent pair %s is in %lld %s (support %.3g)", pair.c_str(),
+                  static_cast<long long>(t.count), source.c_str(), t.support);
+    std::string below, lower;
+    if (t.support < asked.min_support) {
+      below = "--min-support " + detail::str(asked.min_support);
+      lower = "--min-support to " + detail::str(suggest) + " or less";
+    }
+    if (t.count < asked.min_count) {
+      below += (below.empty() ? "" : " and ") + std::string("--min-count ") + std::to_string(asked.min_count);
+      lower += (lower.empty() ? "" : " and ") + std::string("--min-count to ") + std::to_string(t.count);
+    }
+    return std::string(buf) + ", under " + below + ": lower " + lower;
+  }
+  // Pairs reach the support and count thresholds: confidence or lift is what removed them.
+  rule_options frequent = asked;
+  frequent.min_confidence = 0;
+  frequent.min_lift = 0;
+  frequent.max_rules = 1;
+  frequent.order = rule_order::confidence;
+  const double best_confidence = mine(frequent).front().confidence;
+  frequent.order = rule_order::lift;
+  const double best_lift = mine(frequent).front().lift;
+  std::string what;
+  char buf[256];
+  if (best_confidence < asked.min_confidence) {
+    std::snprintf(buf, sizeof buf, "the highest confidence is %.6g, below --min-confidence %g", best_confidence,
+                  asked.min_confidence);
+    what = buf;
+  }
+  if (best_lift < asked.min_lift) {
+    std::snprintf(buf, sizeof buf, "the highest lift is %.6g, below --min-lift %g", best_lift, asked.min_lift);
+    what += (what.empty() ? "" : "; ") + std::string(buf);
+  }
+  if (what.empty()) what = "no single pair meets --min-confidence and --min-lift together";
+  return "pairs reach --min-support, but " + what + ": lower that option";
+}
+
 void add_rules_command(CLI::App& app) {
   struct opts {
     common_options common;
@@ -95,24 +160,29 @@ void add_rules_command(CLI::App& app) {
         {{"lift", rule_order::lift}, {"confidence", rule_order::confidence}, {"support", rule_order::support}});
     o->rules.num_threads = o->common.threads;
     progress_display progress(!o->common.quiet);
-    std::vector<association_rule> rules;
     id_map<std::string> items;
     std::int64_t transactions = 0;
     std::string source;
+    std::function<std::vector<association_rule>(const rule_options&)> mine;
+    std::optional<basket_data> baskets;
+    std::optional<session_data> sessions;
     if (!o->baskets.empty()) {
-      const basket_data b = read_baskets(o->baskets, o->delimiter);
-      rules = association_rules(b, o->rules, progress.job());
-      items = b.item_ids;
-      transactions = static_cast<std::int64_t>(b.size());
+      baskets = read_baskets(o->baskets, o->delimiter);
+      mine = [&](const rule_options& ro) { return association_rules(*baskets, ro, progress.job()); };
+      items = baskets->item_ids;
+      transactions = static_cast<std::int64_t>(baskets->size());
       source = "baskets";
     } else {
       const interaction_log log = load_data(o->data);
-      const session_data s = build_sessions(log);
-      rules = association_rules(s, o->rules, progress.job());
+      sessions = build_sessions(log);
+      mine = [&](const rule_options& ro) { return association_rules(*sessions, ro, progress.job()); };
       items = log.item_ids;
-      transactions = static_cast<std::int64_t>(s.size());
+      transactions = static_cast<std::int64_t>(sessions->size());
       source = "sessions";
     }
+    const std::vector<association_rule> rules = mine(o->rules);
+    // No rule kept: say what the strongest pairs reached and which threshold to lower.
+    const std::string hint = rules.empty() ? no_rules_hint(mine, o->rules, items, source) : std::string();
     if (!o->out.empty()) {
       std::ofstream f(o->out);
       if (!f) throw io_error(o->out, "cannot open for writing");
@@ -131,15 +201,21 @@ void add_rules_command(CLI::App& app) {
                         {"lift", r.lift},
                         {"count", r.count}});
       }
-      print_json({{"command", "rules"},
+      json out = {{"command", "rules"},
                   {"transactions", transactions},
                   {"source", source},
                   {"rules_kept", rules.size()},
-                  {"rules", list}});
+                  {"rules", list}};
+      if (!hint.empty()) out["hint"] = hint;
+      print_json(out);
       return;
     }
     std::printf("%lld %s, %zu rules kept (showing %zu)\n", static_cast<long long>(transactions), source.c_str(), rules.size(),
                 shown);
+    if (!hint.empty()) {
+      std::printf("%s\n", hint.c_str());
+      return;
+    }
     std::printf("%-28s %-28s %9s %10s %7s %7s\n", "antecedent", "consequent", "support", "confidence", "lift", "count");
     for (std::size_t j = 0; j < shown; ++j) {
       const auto& r = rules[j];
