@@ -133,6 +133,7 @@ void add_train_command(CLI::App& app) {
   add_common(*cmd, o->common);
   cmd->callback([o] {
     auto model = make_cli_model(o->recipe, o->common);
+    if (!o->save.empty()) check_model_target(o->save);  // a bad --save fails before the fit, not after
     const interaction_log log = load_data(o->data);
     progress_display progress(!o->common.quiet);
     stopwatch clock;
@@ -239,6 +240,7 @@ void add_generate_command(CLI::App& app) {
     std::string preset = "demo";
     std::string out;
     std::string baskets;
+    std::string item_metadata;
     index_t users = 0, items = 0;
     std::int64_t interactions = 0;
   };
@@ -248,6 +250,8 @@ void add_generate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--out", o->out, "interactions CSV to write")->required();
   cmd->add_option("--baskets", o->baskets, "also write baskets (one per line, comma-separated) to this file");
+  cmd->add_option("--item-metadata", o->item_metadata,
+                  "also write Items metadata (ITEM_ID, CATEGORY, PRICE, CREATION_TIMESTAMP) to this CSV file");
   cmd->add_option("--users", o->users, "override the number of users")->check(CLI::PositiveNumber);
   cmd->add_option("--items", o->items, "override the number of items")->check(CLI::PositiveNumber);
   cmd->add_option("--interactions", o->interactions, "override the number of events")->check(CLI::NonNegativeNumber);
@@ -269,6 +273,7 @@ void add_generate_command(CLI::App& app) {
       write_baskets(b, o->baskets);
       baskets = static_cast<std::int64_t>(b.size());
     }
+    if (!o->item_metadata.empty()) write_items_csv(generate_item_metadata(c, log), o->item_metadata);
     if (o->common.json) {
       print_json({{"command", "generate"},
                   {"preset", o->preset},
@@ -278,12 +283,14 @@ void add_generate_command(CLI::App& app) {
                   {"users", log.num_users()},
                   {"items", log.num_items()},
                   {"baskets", baskets},
+                  {"item_metadata", o->item_metadata.empty() ? json(nullptr) : json(o->item_metadata)},
                   {"seconds", clock.seconds()}});
       return;
     }
     std::printf("wrote %zu interactions (%lld users, %lld items) to %s", log.size(), static_cast<long long>(log.num_users()),
                 static_cast<long long>(log.num_items()), o->out.c_str());
     if (baskets) std::printf(" and %lld baskets to %s", static_cast<long long>(baskets), o->baskets.c_str());
+    if (!o->item_metadata.empty()) std::printf(", Items metadata to %s", o->item_metadata.c_str());
     std::printf("\n");
   });
 }

@@ -739,3 +739,68 @@ TEST_CASE("synthetic: presets", "[synthetic]") {
   CHECK(big.num_users() == 50000);
   CHECK(big.num_items() == 20000);
 }
+
+TEST_CASE("synthetic Items metadata: planted clusters as CATEGORY, creation before the first event", "[synthetic]") {
+  recsys::synthetic_config cfg;
+  cfg.num_users = 300;
+  cfg.num_items = 200;
+  cfg.num_interactions = 6000;
+  // Drop a handful of items from the log: they must come out as new (created in the last week).
+  recsys::interaction_log full = recsys::generate_interactions(cfg);
+  recsys::interaction_log log = full.empty_like();
+  const std::set<std::string> dropped{full.item_ids.id(full.items[0]), full.item_ids.id(full.items[2000]),
+                                      full.item_ids.id(full.items[4000])};
+  REQUIRE(dropped.size() >= 2);
+  for (std::size_t r = 0; r < full.size(); ++r)
+    if (!dropped.count(full.item_ids.id(full.items[r]))) log.push_row(full, r);
+  const recsys::metadata_table t = recsys::generate_item_metadata(cfg, log);
+  const recsys::synthetic_truth truth = recsys::synthetic_ground_truth(cfg);
+  REQUIRE(t.size() == 200);
+  CHECK(t.id_column == "ITEM_ID");
+  const auto& category = t.field("CATEGORY");
+  const auto& price = t.field("PRICE");
+  const auto& created = t.field("CREATION_TIMESTAMP");
+  CHECK(category.type == recsys::field_type::categorical);
+  CHECK(price.type == recsys::field_type::numeric);
+  CHECK(created.type == recsys::field_type::timestamp);
+  std::map<std::string, recsys::timestamp_t> first;
+  for (std::size_t r = 0; r < log.size(); ++r) {
+    const auto& id = log.item_ids.id(log.items[r]);
+    const auto it = first.find(id);
+    if (it == first.end() || log.timestamps[r] < it->second) first[id] = log.timestamps[r];
+  }
+  std::set<std::string> in_full;
+  for (std::size_t r = 0; r < full.size(); ++r) in_full.insert(full.item_ids.id(full.items[r]));
+  for (const auto& id : dropped) REQUIRE(in_full.count(id) == 1);
+  const recsys::timestamp_t end = log.time_range().second;
+  for (std::size_t k = 0; k < t.size(); ++k) {
+    const std::string& id = t.ids.id(static_cast<index_t>(k));
+    INFO(id);
+    CHECK(id == "i" + std::to_string(k));
+    REQUIRE(category.values(k).size() == 1);
+    CHECK(category.dictionary.id(category.values(k)[0]) == "c" + std::to_string(truth.item_cluster[k]));
+    CHECK(price.numbers[k] > 0.0);
+    CHECK(price.numbers[k] == std::round(price.numbers[k] * 100.0) / 100.0);
+    const auto f = first.find(id);
+    if (f != first.end()) {
+      CHECK(created.timestamps[k] <= f->second);
+      CHECK(created.timestamps[k] > f->second - 30 * 86400);
+    } else {
+      CHECK(dropped.count(id) == in_full.count(id));  // dropped here, or never drawn at all
+      CHECK(created.timestamps[k] <= end);
+      CHECK(created.timestamps[k] > end - 7 * 86400);
+    }
+  }
+  CHECK(first.size() == in_full.size() - dropped.size());
+  // Deterministic, and it survives the Items CSV round trip.
+  const recsys::metadata_table again = recsys::generate_item_metadata(cfg, log);
+  CHECK(again.field("PRICE").numbers == price.numbers);
+  CHECK(again.field("CREATION_TIMESTAMP").timestamps == created.timestamps);
+  const auto dir = recsys::test::scratch_dir("synthetic-items");
+  recsys::write_items_csv(t, dir / "items.csv");
+  const recsys::metadata_table read = recsys::read_items_csv(dir / "items.csv");
+  CHECK(read.size() == 200);
+  CHECK(read.field("PRICE").numbers == price.numbers);
+  CHECK(read.field("CREATION_TIMESTAMP").timestamps == created.timestamps);
+  CHECK(read.field("CATEGORY").dictionary.size() == category.dictionary.size());
+}

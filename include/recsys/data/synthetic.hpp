@@ -58,12 +58,14 @@
 
 #include <recsys/data/baskets.hpp>
 #include <recsys/data/interaction_log.hpp>
+#include <recsys/data/metadata.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/random.hpp>
 #include <recsys/types.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -781,6 +783,69 @@ id_map<std::string> synthetic_ids(Prefix prefix, std::int64_t n) {
   out.item_ids = detail::synthetic_ids("i", cfg.num_items);
   out.report.source = detail::str("synthetic baskets (seed ", cfg.seed, ")");
   out.report.rows_read = out.report.rows_kept = cfg.num_baskets;
+  return out;
+}
+
+/// Items metadata (Personalize's Items schema: ITEM_ID, CATEGORY, PRICE, CREATION_TIMESTAMP)
+/// for the catalogue of cfg, consistent with `log` (what generate_interactions(cfg) returned,
+/// possibly filtered), one row per item "i0".."i<n-1>":
+/// - CATEGORY: the item's planted taste cluster, "c0".."c<K-1>" (real structure for filters
+///   and metadata-aware models);
+/// - PRICE: log-normal per item (median 25, two decimals);
+/// - CREATION_TIMESTAMP: 0-30 days before the item's first event in `log`; an item `log` never
+///   mentions was created during the log's last 7 days (a new item, with no interactions yet).
+/// Deterministic: a function of cfg (seed included) and `log`.
+/// @throws recsys::invalid_argument if the config is invalid.
+///
+/// @code
+///   auto cfg = recsys::synthetic_config::demo();
+///   auto log = recsys::generate_interactions(cfg);
+///   recsys::write_items_csv(recsys::generate_item_metadata(cfg, log), "items.csv");
+/// @endcode
+[[nodiscard]] inline metadata_table generate_item_metadata(const synthetic_config& cfg, const interaction_log& log) {
+  const synthetic_truth t = synthetic_ground_truth(cfg);
+  const auto n = static_cast<std::size_t>(cfg.num_items);
+  constexpr timestamp_t never = std::numeric_limits<timestamp_t>::max();
+  std::vector<timestamp_t> first(n, never);
+  for (std::size_t r = 0; r < log.size(); ++r) {
+    // Items of the log by their external id "i<k>" (the log's own indices may differ).
+    const std::string& id = log.item_ids.id(log.items[r]);
+    std::size_t k = 0;
+    const bool ours = id.size() > 1 && id[0] == 'i' &&
+                      std::from_chars(id.data() + 1, id.data() + id.size(), k).ptr == id.data() + id.size() && k < n;
+    if (ours) first[k] = std::min(first[k], log.timestamps[r]);
+  }
+  const timestamp_t end = log.empty() ? cfg.start_time + cfg.time_span_days * detail::seconds_per_day
+                                      : log.time_range().second;
+  metadata_table out;
+  out.id_column = "ITEM_ID";
+  out.ids = detail::synthetic_ids("i", cfg.num_items);
+  metadata_field category, price, created;
+  category.name = "CATEGORY";
+  category.type = field_type::categorical;
+  for (index_t c = 0; c < cfg.num_clusters; ++c) category.dictionary.insert("c" + std::to_string(c));
+  price.name = "PRICE";
+  price.type = field_type::numeric;
+  created.name = "CREATION_TIMESTAMP";
+  created.type = field_type::timestamp;
+  category.offsets.reserve(n + 1);
+  category.codes.reserve(n);
+  price.numbers.reserve(n);
+  created.timestamps.reserve(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    rng r(cfg.seed, stream_tag("synthetic.item_metadata"), k);
+    category.codes.push_back(t.item_cluster[k]);
+    category.offsets.push_back(static_cast<std::int64_t>(category.codes.size()));
+    price.numbers.push_back(std::round(25.0 * std::exp(0.8 * r.normal()) * 100.0) / 100.0);
+    constexpr auto month = static_cast<std::uint32_t>(30 * detail::seconds_per_day);
+    constexpr auto week = static_cast<std::uint32_t>(7 * detail::seconds_per_day);
+    const auto lag = static_cast<timestamp_t>(r.uniform_index(month));
+    const auto age = static_cast<timestamp_t>(r.uniform_index(week));
+    created.timestamps.push_back(first[k] != never ? first[k] - lag : end - age);
+  }
+  out.fields = {std::move(category), std::move(price), std::move(created)};
+  out.report.source = detail::str("synthetic items metadata (seed ", cfg.seed, ")");
+  out.report.rows_read = out.report.rows_kept = static_cast<std::int64_t>(n);
   return out;
 }
 

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: Apache-2.0
+# Runs the command lines of the README's "The `recsys` command-line tool" section literally, in
+# order, in an empty folder, with the built `recsys` first on PATH: each must exit 0. The lines
+# are read from README.md at test time, so the test follows the README when it changes.
+#   -DREADME=<README.md> -DBIN_DIR=<folder holding recsys> -DWORK_DIR=<scratch folder>
+cmake_minimum_required(VERSION 3.20)
+file(READ "${README}" text)
+string(FIND "${text}" "## The `recsys` command-line tool" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "README.md has no section \"The `recsys` command-line tool\"")
+endif()
+string(SUBSTRING "${text}" ${at} -1 text)
+string(FIND "${text}" "```sh\n" open)
+if(open EQUAL -1)
+  message(FATAL_ERROR "the README's CLI section has no ```sh block")
+endif()
+math(EXPR open "${open} + 6")
+string(SUBSTRING "${text}" ${open} -1 text)
+string(FIND "${text}" "```" close)
+string(SUBSTRING "${text}" 0 ${close} block)
+# One command line per line (a line ending in a backslash continues on the next).
+string(REPLACE "\\\n" " " block "${block}")
+string(REPLACE ";" "\\;" block "${block}")
+string(REPLACE "\n" ";" lines "${block}")
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+set(ENV{PATH} "${BIN_DIR}:$ENV{PATH}")
+set(count 0)
+foreach(line IN LISTS lines)
+  # A comment after the command (two spaces then '#') is not part of it.
+  string(REGEX REPLACE "[ ][ ]+#[^'\"]*$" "" line "${line}")
+  string(STRIP "${line}" line)
+  if(line STREQUAL "" OR line MATCHES "^#")
+    continue()
+  endif()
+  if(NOT line MATCHES "^recsys ")
+    message(FATAL_ERROR "README command line does not start with `recsys`: ${line}")
+  endif()
+  message(STATUS "$ ${line}")
+  execute_process(COMMAND sh -c "${line}" WORKING_DIRECTORY "${WORK_DIR}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "README command failed (exit ${rc}): ${line}\n${out}${err}")
+  endif()
+  math(EXPR count "${count} + 1")
+endforeach()
+if(count LESS 5)
+  message(FATAL_ERROR "only ${count} command lines found in the README's CLI section")
+endif()
+message(STATUS "${count} README command lines ran")
