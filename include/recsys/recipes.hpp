@@ -58,7 +58,7 @@
 #include <vector>
 
 // recipes() is inline (header-only use) unless compiled once for the program (see recipes()).
-#if defined(RECSYS_SEPARATE_RECIPES)
+#if defined(RECSYS_SEPARATE_RECIPES) || defined(RECSYS_COMPILED_LIB)
 #define RECSYS_RECIPES_INLINE
 #else
 #define RECSYS_RECIPES_INLINE inline
@@ -765,7 +765,7 @@ struct fit_on_log {
 /// translation units can compile it once: define RECSYS_SEPARATE_RECIPES for the whole program
 /// (every translation unit), and RECSYS_RECIPES_IMPLEMENTATION as well in exactly one of them,
 /// or link the CMake target recsys::recipes, which does both (docs/getting-started.md).
-#if defined(RECSYS_SEPARATE_RECIPES) && !defined(RECSYS_RECIPES_IMPLEMENTATION)
+#if (defined(RECSYS_SEPARATE_RECIPES) || defined(RECSYS_COMPILED_LIB)) && !defined(RECSYS_RECIPES_IMPLEMENTATION)
 [[nodiscard]] const std::vector<recipe>& recipes();
 #else
 [[nodiscard]] RECSYS_RECIPES_INLINE const std::vector<recipe>& recipes() {

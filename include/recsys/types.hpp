@@ -4,7 +4,7 @@
 
 /// @file
 /// The vocabulary types every component shares: dense indices, scores, the interaction
-/// matrix, factor matrices, and the top-K result.
+/// matrix, factor matrices, the top-K result and the per-query options.
 
 #include <Eigen/Core>
 #include <Eigen/SparseCore>
@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <vector>
 
 namespace recsys {
@@ -82,6 +83,16 @@ struct topk_result {
     return true;
   }
   friend bool operator==(const topk_result&, const topk_result&) = default;
+};
+
+/// Per-query options of recommend().
+struct recommend_options {
+  /// Drop items the user interacted with in the training data.
+  bool exclude_seen = true;
+  /// Items never to return (e.g. out of stock).
+  std::span<const index_t> exclude = {};
+  /// When non-empty, only these items are candidates.
+  std::span<const index_t> include = {};
 };
 
 }  // namespace recsys

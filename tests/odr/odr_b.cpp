@@ -1,4 +1,12 @@
-// Two translation units include every public header and are linked together: a missing
-// `inline` on a namespace-scope function or variable fails to link here.
+// SPDX-License-Identifier: Apache-2.0
+// Compiled in compiled mode (declarations only; recsys's code comes from the library), linked with
+// odr_a.cpp (header-only).
 #include <recsys/recsys.hpp>
-int odr_b() { return static_cast<int>(recsys::rng(2).uniform_index(100)); }
+
+#include "odr_common.hpp"
+
+#if RECSYS_HEADER_ONLY
+#error "odr_b.cpp must be compiled with RECSYS_COMPILED_LIB"
+#endif
+
+std::string odr_b() { return odr_fingerprint(); }

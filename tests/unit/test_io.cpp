@@ -2,6 +2,7 @@
 // .npy files (against xtensor's reader/writer as the reference) and the manifest JSON.
 #include <recsys/detail/json.hpp>
 #include <recsys/io/npy.hpp>
+#include <recsys/io/xtensor.hpp>
 
 #include "recsys_test.hpp"
 

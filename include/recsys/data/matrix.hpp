@@ -126,6 +126,19 @@ inline void check_matrix_options(const matrix_options& o, const char* where) {
   return "?";
 }
 
+/// Binary user x item matrix of every (user, item) pair in the log: what "seen" means for the
+/// baselines and the re-ranking layer.
+template <class = void>
+[[nodiscard]] csr_matrix seen_matrix(const interaction_log& log) {
+  std::vector<Eigen::Triplet<score_t, index_t>> t;
+  t.reserve(log.size());
+  for (std::size_t r = 0; r < log.size(); ++r) t.emplace_back(log.users[r], log.items[r], 1.0f);
+  csr_matrix m(log.num_users(), log.num_items());
+  m.setFromTriplets(t.begin(), t.end(), [](score_t a, score_t) { return a; });
+  m.makeCompressed();
+  return m;
+}
+
 }  // namespace detail
 
 /// Per row: number of stored entries (for build_matrix output: distinct items of each user).

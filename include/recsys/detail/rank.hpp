@@ -8,7 +8,6 @@
 /// models). Factor models score blocks of items with the top-K kernel instead.
 
 #include <recsys/detail/select.hpp>
-#include <recsys/models/recommender.hpp>
 #include <recsys/types.hpp>
 
 #include <algorithm>

@@ -16,11 +16,12 @@
 ///   recsys::row_matrix<float> v = ...;
 ///   recsys::write_npy("item_factors.npy", v);
 ///   auto back = recsys::read_npy_matrix<float>("item_factors.npy");   // numpy: np.load(...)
-///   xt::xarray<float> x = recsys::to_xarray(recsys::read_npy<float>("item_factors.npy"));
 /// @endcode
+///
+/// xtensor interop (`to_xarray`) is in io/xtensor.hpp, so that only the units that use xtensor
+/// pay for including it.
 
 #include <recsys/detail/files.hpp>
-#include <recsys/detail/xtensor.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/types.hpp>
 
@@ -280,14 +281,6 @@ template <class T>
   if (a.shape.size() != 1)
     throw io_error(path.string(), "expected a 1-d array, got " + std::to_string(a.shape.size()) + "-d");
   return std::move(a.data);
-}
-
-/// The array as an xtensor array (one copy), for N-d work on model arrays.
-template <class T>
-[[nodiscard]] xt::xarray<T> to_xarray(const npy_array<T>& a) {
-  std::vector<std::size_t> shape(a.shape.begin(), a.shape.end());
-  xt::xarray<T> x = xt::adapt(a.data, shape);
-  return x;
 }
 
 }  // namespace recsys

@@ -4,7 +4,8 @@
 
 /// @file
 /// What a model provides so that evaluation, re-ranking and pipelines are written once for all
-/// recipes (C++20 concepts), and the per-query options every recommend() takes.
+/// recipes (C++20 concepts). The per-query options every recommend() takes, recommend_options,
+/// are in types.hpp.
 ///
 /// - recsys::recommender: const, thread-safe queries: recommend(user, k, options) -> topk_result
 ///   and score(user, items) -> scores, over num_users() x num_items() dense indices.
@@ -35,16 +36,6 @@ struct recipe_param {
   std::string name;
   std::string default_value;
   std::string help;
-};
-
-/// Per-query options of recommend().
-struct recommend_options {
-  /// Drop items the user interacted with in the training data.
-  bool exclude_seen = true;
-  /// Items never to return (e.g. out of stock).
-  std::span<const index_t> exclude = {};
-  /// When non-empty, only these items are candidates.
-  std::span<const index_t> include = {};
 };
 
 /// Validation-based early stopping for an iterative model (BPR/WARP, ALS).

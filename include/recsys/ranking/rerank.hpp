@@ -46,6 +46,7 @@
 /// @endcode
 
 #include <recsys/data/interaction_log.hpp>
+#include <recsys/data/matrix.hpp>
 #include <recsys/data/metadata.hpp>
 #include <recsys/detail/rank.hpp>
 #include <recsys/errors.hpp>

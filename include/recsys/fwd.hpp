@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#ifndef RECSYS_FWD_HPP
+#define RECSYS_FWD_HPP
+
+/// @file
+/// Forward declarations of recsys's main types, for headers that only name them (in a
+/// signature, a pointer or a reference). Including it costs nothing measurable.
+///
+/// The classes with real work to do are class templates with one defaulted, unused parameter
+/// and an alias for their usual name (`model_writer` is `basic_model_writer<>`): their code is
+/// compiled only where it is used (see config.hpp). Use the aliases.
+
+#include <cstdint>
+
+namespace recsys {
+
+// io/model_store.hpp
+template <class = void> class basic_model_writer;
+template <class = void> class basic_model_reader;
+using model_writer = basic_model_writer<>;
+using model_reader = basic_model_reader<>;
+
+// models/popularity.hpp
+template <class = void> class basic_popularity_count;
+template <class = void> class basic_trending_now;
+using popularity_count = basic_popularity_count<>;
+using trending_now = basic_trending_now<>;
+
+}  // namespace recsys
+
+#endif  // RECSYS_FWD_HPP
