@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // BPR / WARP epoch throughput (samples/s) on the shared synthetic benchmark set
 // (synthetic_config::benchmark(): 50k users x 20k items x 2M events, as a binary matrix of the
-// distinct pairs), 2 threads, deterministic (stratified) and Hogwild schedules, and the
-// deterministic / Hogwild time ratio measured by alternating epochs in one run.
+// distinct pairs), 2 threads, deterministic (stratified) and Hogwild schedules, the
+// deterministic / Hogwild time ratio measured by alternating epochs in one run, and the
+// Hogwild / deterministic ratio of whole bpr_model::fit calls (issue 16's setting: f = 64,
+// 2 threads, 20 epochs) measured by alternating fits in one run.
 //
 // Reference (issue 6): implicit 0.7.3's BPR (Hogwild, 2 threads) takes ~0.48 s per epoch on this
 // data at f = 64 (~4M samples/s) and ~0.92 s at f = 128 on this machine class.
@@ -104,7 +106,8 @@ void BM_pairwise_epoch(benchmark::State& state) {
 }
 
 // Deterministic and Hogwild epochs alternate inside one timing loop, so both see the same
-// machine load; det/hogwild is the ratio of their epoch times (target <= 1.5).
+// machine load; det/hogwild is the ratio of their epoch times (target <= 1.5: the price of
+// reproducibility).
 template <pairwise_loss Loss>
 void BM_deterministic_over_hogwild(benchmark::State& state) {
   const recsys::csr_matrix& x = bpr_data();
@@ -128,6 +131,54 @@ void BM_deterministic_over_hogwild(benchmark::State& state) {
   state.counters["det/hogwild_cpu"] = benchmark::Counter(det.cpu_seconds / hog.cpu_seconds);
   state.counters["det_samples/s"] = benchmark::Counter(static_cast<double>(x.nonZeros()) * it / td);
   state.counters["hogwild_samples/s"] = benchmark::Counter(static_cast<double>(x.nonZeros()) * it / th);
+}
+
+// Issue 16: bpr_model::fit on the full benchmark set, f = 64, 2 threads, 20 epochs (smoke run:
+// the demo set, 2 epochs), once per schedule per iteration; the schedule that goes first
+// alternates between iterations, so both see the same machine load and neither always runs on
+// the cache the other left. hogwild/det is the ratio of the fit wall times (target <= 1: the
+// lock-free mode exists to be the faster one); hogwild/det_cpu the ratio of the process CPU
+// times, which the other tenants of a shared machine disturb less.
+void BM_bpr_fit_hogwild_over_deterministic(benchmark::State& state) {
+  const recsys::csr_matrix& x = bpr_data();
+  const int epochs = recsys::bench::size(20, 2);
+  struct totals {
+    double wall = 0.0, cpu = 0.0, auc = 0.0;
+  } det, hog;
+  const auto fit = [&](bool hogwild, totals& t) {
+    recsys::bpr_config c;
+    c.factors = 64;
+    c.epochs = epochs;
+    c.num_threads = 2;
+    c.hogwild = hogwild;
+    recsys::bpr_model m(c);
+    const std::clock_t c0 = std::clock();
+    const auto t0 = std::chrono::steady_clock::now();
+    m.fit(x);
+    t.wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    t.cpu += static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+    t.auc += m.history().back().auc;
+  };
+  bool det_first = true;
+  for (auto _ : state) {
+    if (det_first) {
+      fit(false, det);
+      fit(true, hog);
+    } else {
+      fit(true, hog);
+      fit(false, det);
+    }
+    det_first = !det_first;
+  }
+  const auto it = static_cast<double>(state.iterations());
+  state.counters["det_s/fit"] = benchmark::Counter(det.wall / it);
+  state.counters["hogwild_s/fit"] = benchmark::Counter(hog.wall / it);
+  state.counters["hogwild/det"] = benchmark::Counter(hog.wall / det.wall);
+  state.counters["hogwild/det_cpu"] = benchmark::Counter(hog.cpu / det.cpu);
+  // Sampled training AUC of the last epoch: both schedules must learn as well.
+  state.counters["det_auc"] = benchmark::Counter(det.auc / it);
+  state.counters["hogwild_auc"] = benchmark::Counter(hog.auc / it);
+  state.counters["epochs"] = static_cast<double>(epochs);
 }
 
 }  // namespace
@@ -165,10 +216,17 @@ BENCHMARK_TEMPLATE(BM_pairwise_epoch, pairwise_loss::warp, true)
 BENCHMARK_TEMPLATE(BM_deterministic_over_hogwild, pairwise_loss::bpr)
     ->Name("bpr_deterministic_over_hogwild")
     ->Arg(64)
+    ->Arg(128)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_deterministic_over_hogwild, pairwise_loss::warp)
     ->Name("warp_deterministic_over_hogwild")
     ->Arg(64)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+// Two 20-epoch fits per iteration (about 10 s on the full set): a fixed, small count.
+BENCHMARK(BM_bpr_fit_hogwild_over_deterministic)
+    ->Name("bpr_fit_hogwild_over_deterministic")
+    ->Iterations(3)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -289,6 +289,78 @@ TEST_CASE("bpr/warp: sampled AUC on held-out interactions of a clustered set > 0
   }
 }
 
+TEST_CASE("bpr: a Hogwild epoch visits every user's interactions once, in a random user order", "[bpr][hogwild]") {
+  // The training set plus a user without interactions, who must not be scheduled.
+  recsys::csr_matrix x = small_data().train;
+  x.conservativeResize(x.rows() + 1, x.cols());
+  x.makeCompressed();
+  const index_t* outer = x.outerIndexPtr();
+  const auto count = [&](index_t u) { return static_cast<std::int64_t>(outer[u + 1] - outer[u]); };
+  std::vector<index_t> active;
+  for (index_t u = 0; u < x.rows(); ++u)
+    if (count(u) > 0) active.push_back(u);
+  REQUIRE(active.size() + 1 == static_cast<std::size_t>(x.rows()));
+
+  recsys::bpr_config cfg;
+  cfg.hogwild = true;
+  recsys::detail::pairwise_engine engine(recsys::detail::resolve_pairwise_settings(cfg, "test"), x);
+  constexpr std::int64_t chunk = recsys::detail::pairwise_engine::hogwild_chunk;
+  std::vector<std::vector<index_t>> orders;
+  for (int epoch : {0, 1}) {
+    engine.plan_hogwild(epoch);
+    const auto users = engine.hogwild_users();
+    const auto cuts = engine.hogwild_cuts();
+    std::vector<index_t> sorted(users.begin(), users.end());
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(sorted == active);  // every user with interactions exactly once
+    REQUIRE(cuts.size() >= 2);
+    CHECK(cuts.front() == 0);
+    CHECK(cuts.back() == static_cast<std::int64_t>(users.size()));
+    for (std::size_t b = 0; b + 1 < cuts.size(); ++b) {
+      INFO("epoch " << epoch << ", chunk " << b);
+      REQUIRE(cuts[b] < cuts[b + 1]);
+      std::int64_t n = 0;
+      for (auto k = cuts[b]; k < cuts[b + 1]; ++k) n += count(users[static_cast<std::size_t>(k)]);
+      // A chunk closes at the user that brings it to `chunk` interactions; only the last may hold fewer.
+      if (b + 2 < cuts.size()) CHECK(n >= chunk);
+      CHECK(n - count(users[static_cast<std::size_t>(cuts[b + 1] - 1)]) < chunk);
+    }
+    orders.emplace_back(users.begin(), users.end());
+  }
+  CHECK(orders[0] != orders[1]);  // a fresh order every epoch
+
+  // Through fit: every epoch visits each interaction once.
+  cfg.epochs = 3;
+  cfg.num_threads = 2;
+  recsys::bpr_model m(cfg);
+  m.fit(x);
+  for (const auto& e : m.history()) {
+    CHECK(e.samples == x.nonZeros());
+    CHECK(e.skipped + e.updates == e.samples);
+  }
+}
+
+TEST_CASE("bpr/warp: Hogwild ranks held-out interactions as well as the deterministic schedule",
+          "[bpr][warp][hogwild]") {
+  const auto& d = small_data();
+  const auto both = [&](auto cfg) {
+    cfg.num_threads = 2;
+    cfg.hogwild = false;
+    recsys::pairwise_model<decltype(cfg)> det(cfg);
+    det.fit(d.train);
+    cfg.hogwild = true;
+    recsys::pairwise_model<decltype(cfg)> hog(cfg);
+    hog.fit(d.train);
+    return std::pair{heldout_auc(det, d, 7), heldout_auc(hog, d, 7)};
+  };
+  const auto [bpr_det, bpr_hog] = both(recsys::bpr_config{});
+  const auto [warp_det, warp_hog] = both(recsys::warp_config{});
+  INFO("held-out AUC: bpr " << bpr_det << " (deterministic) " << bpr_hog << " (hogwild); warp " << warp_det << " "
+                            << warp_hog);
+  CHECK(bpr_hog > bpr_det - 0.01);
+  CHECK(warp_hog > warp_det - 0.01);
+}
+
 TEST_CASE("bpr/warp: deterministic mode gives bitwise identical factors for a seed and any thread count",
           "[bpr][warp][determinism]") {
   const auto& d = small_data();

@@ -23,8 +23,9 @@
 /// Training modes (see docs/bpr.md):
 /// - deterministic (default): a stratified schedule whose parallel tasks touch disjoint users
 ///   and items; the same seed gives bitwise identical factors for ANY thread count.
-/// - hogwild = true: lock-free updates racing on shared rows (implicit's and qmf's scheme);
-///   fastest, never reproducible (and, formally, a data race: thread sanitizers report it).
+/// - hogwild = true: lock-free updates racing on shared item rows (the scheme of implicit and
+///   qmf, visiting each user's interactions in one run); fastest, never reproducible (and,
+///   formally, a data race: thread sanitizers report it).
 ///
 /// Every stored entry of the training matrix is a positive (values are not used as weights;
 /// they must be finite and > 0). fit() reports progress as one stage over all epochs ("bpr: fit"
@@ -406,7 +407,8 @@ class pairwise_model : public factor_model<float> {
   /// Trains on a users x items interaction matrix (every stored entry is a positive).
   ///
   /// One epoch visits every interaction once (deterministic mode: stratum by stratum, user by
-  /// user in a random user order) or draws as many with replacement (hogwild). Progress: one stage "<name>: epoch" per
+  /// user in a random user order; hogwild: user by user in a random user order, all of a user's
+  /// interactions in a row, negatives from the whole catalogue). Progress: one stage "<name>: epoch" per
   /// epoch (done/total = samples, metric "auc"), and "<name>: validation" (metric "validation") when early stopping
   /// evaluates.
   ///
