@@ -14,7 +14,7 @@
 #include "fuzz_support.hpp"
 
 #include <recsys/detail/json.hpp>
-#include <recsys/io/model_store.hpp>
+#include <recsys/io/model_store-inl.hpp>  // detail::write_bytes to forge files
 
 #include <unistd.h>
 

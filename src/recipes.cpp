@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The recipe registry compiled once: the one translation unit of recsys::recipes (see recipes()
-// in include/recsys/recipes.hpp). Everything that links the target sees RECSYS_SEPARATE_RECIPES
-// and only declares recipes(); this file defines it, instantiating every model once.
-#define RECSYS_RECIPES_IMPLEMENTATION
-#include <recsys/recipes.hpp>
+// recsys::compiled: the recipe registry (recipes.hpp) and the gru4rec recipe's model.
+#include <recsys/models/session_gru_model-inl.hpp>
+#include <recsys/recipes-inl.hpp>
+
+namespace recsys {
+template class basic_session_gru_model<void>;
+template const std::vector<recipe>& recipes<>();
+template const recipe& find_recipe<>(std::string_view);
+template std::unique_ptr<model> make_model<>(std::string_view, const param_map&);
+template std::unique_ptr<model> load_model<>(const std::filesystem::path&, std::string_view);
+}  // namespace recsys

@@ -20,6 +20,16 @@ template <class = void> class basic_model_reader;
 using model_writer = basic_model_writer<>;
 using model_reader = basic_model_reader<>;
 
+// models/model.hpp (and eval/next_item.hpp's option and result types it names)
+template <class = void> class basic_model;
+using model = basic_model<>;
+struct next_item_options;
+struct next_item_metrics;
+
+// models/session_gru_model.hpp
+template <class = void> class basic_session_gru_model;
+using session_gru_model = basic_session_gru_model<>;
+
 // models/popularity.hpp
 template <class = void> class basic_popularity_count;
 template <class = void> class basic_trending_now;

@@ -3,8 +3,9 @@
 #define RECSYS_RECSYS_HPP
 
 /// @file
-/// Umbrella header: includes every public component of recsys.
-/// Include single component headers instead to keep compile times down.
+/// Umbrella header: includes every public component of recsys. Header-only, it costs about
+/// twice Eigen's own headers to parse (the definitions are templates, compiled only where
+/// used); in compiled mode (recsys::compiled) about as much as Eigen's (docs/getting-started.md).
 
 #include <recsys/version.hpp>
 #include <recsys/errors.hpp>
@@ -30,12 +31,14 @@
 
 // models
 #include <recsys/models/recommender.hpp>
+#include <recsys/models/model.hpp>
 #include <recsys/models/factor_model.hpp>
 #include <recsys/models/als.hpp>
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/popularity.hpp>
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/models/session_gru.hpp>
+#include <recsys/models/session_gru_model.hpp>
 
 // ranking
 #include <recsys/ranking/filter_expression.hpp>
@@ -45,10 +48,12 @@
 
 // persistence
 #include <recsys/io/npy.hpp>
+#include <recsys/io/xtensor.hpp>
 #include <recsys/io/model_store.hpp>
 #include <recsys/io/batch.hpp>
 
 // the recipe registry
+#include <recsys/recipe.hpp>
 #include <recsys/recipes.hpp>
 
 // evaluation

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Implicit ALS after training: real-time fold-in, recommend_for_history, explain and partial
 // fit, against dense naive computations.
+#include <recsys/data/matrix.hpp>
 #include <recsys/models/als.hpp>
 #include <recsys/random.hpp>
 #include <recsys/recipes.hpp>

@@ -5,6 +5,7 @@
 #include <recsys/data/synthetic.hpp>
 #include <recsys/eval/automl.hpp>
 #include <recsys/eval/windows.hpp>
+#include <recsys/recipes.hpp>
 
 #include "recsys_test.hpp"
 

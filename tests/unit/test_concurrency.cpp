@@ -7,6 +7,12 @@
 // and re-ranking (one bound filter, rank_candidates, promotions, exploration, MMR, one pipeline).
 // Labelled "concurrency": scripts/ci-extra.sh runs these tests under ThreadSanitizer
 // (std::thread backend), where a data race fails the test even when the results happen to agree.
+#include <recsys/eval/next_item.hpp>
+#include <recsys/models/als.hpp>
+#include <recsys/models/bpr.hpp>
+#include <recsys/models/item_to_item.hpp>
+#include <recsys/models/popularity.hpp>
+#include <recsys/models/session_gru.hpp>
 #include <recsys/ranking/filter.hpp>
 #include <recsys/ranking/pipeline.hpp>
 #include <recsys/ranking/rerank.hpp>

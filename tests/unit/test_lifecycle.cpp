@@ -2,7 +2,10 @@
 // The model lifecycle: save -> load round trips for every recipe (bitwise identical answers),
 // damaged / truncated / mismatched model directories, and batch inference output.
 #include <recsys/data/synthetic.hpp>
+#include <recsys/detail/recipe_model.hpp>
 #include <recsys/io/batch.hpp>
+#include <recsys/io/model_store-inl.hpp>  // detail::crc32 / hex32 to forge damaged files
+#include <recsys/models/bpr.hpp>
 #include <recsys/recipes.hpp>
 
 #include "recsys_test.hpp"

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The recipe registry: every entry can be made, fitted and queried through recsys::model.
+#include <recsys/models/popularity.hpp>
+#include <recsys/models/session_gru_model.hpp>
 #include <recsys/recipes.hpp>
 
 #include "recsys_test.hpp"

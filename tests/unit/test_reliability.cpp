@@ -13,6 +13,7 @@
 #include <recsys/data/synthetic.hpp>
 #include <recsys/io/model_store.hpp>
 #include <recsys/io/npy.hpp>
+#include <recsys/models/bpr.hpp>
 #include <recsys/ranking/filter.hpp>
 #include <recsys/ranking/filter_expression.hpp>
 #include <recsys/ranking/pipeline.hpp>
