@@ -14,6 +14,14 @@ case "$mode" in demo|test) ;; *) echo "usage: scripts/setup.sh demo|test" >&2; e
 
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+stage_start=$(date +%s)
+# stage <name>: prints how long the stage that just ended took (CI reads these lines).
+stage() {
+  local now
+  now=$(date +%s)
+  echo "setup: $1 took $((now - stage_start)) s"
+  stage_start=$now
+}
 
 # 1. Dependencies (Debian packages), installed only when missing.
 packages=(cmake make ninja-build g++ libeigen3-dev libxtensor-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev)
@@ -28,6 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+stage "installing packages"
 
 # 2. Configure (Release; tests keep their assertions on) and build.
 data_arg=()
@@ -39,11 +48,15 @@ gen_arg=()
 [ ! -f "$BUILD_DIR/CMakeCache.txt" ] && command -v ninja >/dev/null && gen_arg=(-G Ninja)
 # shellcheck disable=SC2086
 cmake -S . -B "$BUILD_DIR" "${gen_arg[@]}" -DCMAKE_BUILD_TYPE=Release "${data_arg[@]}" ${CMAKE_ARGS:-}
+stage "configuring"
 
 if [ "$mode" = demo ]; then
   cmake --build "$BUILD_DIR" -j "$JOBS" --target example_quickstart recsys_cli
+  stage "building"
   "$BUILD_DIR/examples/example_quickstart"
 else
   cmake --build "$BUILD_DIR" -j "$JOBS"
+  stage "building"
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+  stage "testing"
 fi
