@@ -144,6 +144,7 @@ TEST_CASE("json parser rejects malformed text with line and column", "[json]") {
 }
 
 #include <recsys/io/model_store.hpp>
+#include <recsys/io/model_store-inl.hpp>  // detail::write_bytes, crc32, hex32 (the store's internals)
 
 namespace {
 void write_sample(const std::filesystem::path& dir, const std::string& recipe = "als") {
