@@ -10,6 +10,7 @@
 // the ratio of the two readers timed back to back (CPU time) in each iteration.
 #include <recsys/data/csv.hpp>
 #include <recsys/data/metadata.hpp>
+#include <recsys/detail/csv_tokenizer.hpp>  // detail::append_number
 #include <recsys/random.hpp>
 
 #include <benchmark/benchmark.h>

@@ -14,6 +14,23 @@
 
 namespace recsys {
 
+// data/id_map.hpp (the default key, std::string, is given there: use id_map<> after including it)
+template <class Key> class id_map;
+
+// data/interaction_log.hpp, data/baskets.hpp, data/sessions.hpp: vocabulary structs
+struct load_report;
+struct interaction_log;
+struct basket_data;
+struct session_data;
+struct session_options;
+
+// data/matrix.hpp, data/metadata.hpp, data/split.hpp, data/synthetic.hpp
+struct matrix_options;
+struct metadata_table;
+struct split;
+struct synthetic_config;
+struct synthetic_truth;
+
 // io/model_store.hpp
 template <class = void> class basic_model_writer;
 template <class = void> class basic_model_reader;

@@ -3,6 +3,7 @@
 // Personalize interactions reader and writer, raw delimited formats and baskets, and every
 // malformed-input case with its file/line/column.
 #include <recsys/data/csv.hpp>
+#include <recsys/data/csv-inl.hpp>  // the readers' internals (csv_source, number parsers, read_personalize)
 #include <recsys/random.hpp>
 
 #include "recsys_test.hpp"

@@ -4,6 +4,7 @@
 #include <recsys/data/ingest.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/sessions.hpp>
+#include <recsys/detail/grouping.hpp>  // detail::lower_quantile
 #include <recsys/random.hpp>
 
 #include "recsys_test.hpp"

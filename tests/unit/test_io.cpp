@@ -143,7 +143,8 @@ TEST_CASE("json parser rejects malformed text with line and column", "[json]") {
   CHECK_THROWS_AS(recsys::detail::json::parse(deep), recsys::io_error);
 }
 
-#include <recsys/io/model_store-inl.hpp>  // detail::write_bytes / crc32 / hex32 to forge files
+#include <recsys/io/model_store.hpp>
+#include <recsys/io/model_store-inl.hpp>  // detail::write_bytes, crc32, hex32 (the store's internals)
 
 namespace {
 void write_sample(const std::filesystem::path& dir, const std::string& recipe = "als") {

@@ -2,6 +2,7 @@
 // data/metadata.hpp: Items and Users metadata CSV, field typing, missing values, lookups,
 // alignment to dense ids (checked against a naive evaluation), errors and round trips.
 #include <recsys/data/metadata.hpp>
+#include <recsys/detail/csv_tokenizer.hpp>  // detail::append_number
 #include <recsys/random.hpp>
 
 #include "recsys_test.hpp"

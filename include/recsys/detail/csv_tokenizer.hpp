@@ -15,6 +15,13 @@
 /// - writer helpers: minimal RFC 4180 quoting, shortest round-trip number formatting, and a
 ///   buffered std::ostream writer.
 ///
+/// Everything here is a template with an unused parameter (`csv_source` is
+/// `basic_csv_source<>`, `parse_seconds` is `parse_seconds<>`...), defined in this header in
+/// both modes: a unit compiles the tokenizer only when it reads or writes delimited text (the
+/// compiled library's readers, or a unit built header-only, such as the fuzz replays; see
+/// config.hpp). It is included by the definitions (data/csv-inl.hpp, data/metadata-inl.hpp),
+/// never by a public header.
+///
 /// Syntax accepted (RFC 4180 plus common practice):
 /// - records end at LF, CRLF or a lone CR; the last record may lack a terminator;
 /// - with quoting on, a field that starts with '"' is quoted: it ends at the next '"' that is
@@ -26,7 +33,6 @@
 /// - with quoting off, '"' is an ordinary character.
 
 #include <recsys/data/id_map.hpp>
-#include <recsys/detail/files.hpp>
 #include <recsys/detail/platform.hpp>
 #include <recsys/detail/strings.hpp>
 #include <recsys/errors.hpp>
@@ -65,7 +71,9 @@ struct csv_record {
 };
 
 /// RFC 4180 tokenizer over one buffer (see the file comment for the accepted syntax).
-class csv_tokenizer {
+/// (`csv_tokenizer` is `basic_csv_tokenizer<>`.)
+template <class = void>
+class basic_csv_tokenizer {
  public:
   enum class status {
     record,     ///< a record was read
@@ -73,7 +81,7 @@ class csv_tokenizer {
     end,        ///< no more input
   };
 
-  csv_tokenizer(char delimiter, bool quoting) : delim_(delimiter), quoting_(quoting) {
+  basic_csv_tokenizer(char delimiter, bool quoting) : delim_(delimiter), quoting_(quoting) {
     plain_.fill(false);
     quoted_.fill(false);
     plain_[uc(delimiter)] = true;
@@ -254,14 +262,18 @@ class csv_tokenizer {
   std::deque<std::string> scratch_;
 };
 
+using csv_tokenizer = basic_csv_tokenizer<>;
+
 /// Bytes read from a file at a time by csv_source (the buffer grows only for longer records).
 inline constexpr std::size_t default_chunk_bytes = std::size_t{1} << 20;
 
 /// A tokenizer with its input: a caller's text (not copied; it must outlive the source) or a
-/// file read in chunks. A UTF-8 byte-order mark at the start is skipped.
-class csv_source {
+/// file read in chunks. A UTF-8 byte-order mark at the start is skipped. (`csv_source` is
+/// `basic_csv_source<>`.)
+template <class T = void>
+class basic_csv_source {
  public:
-  csv_source(std::string_view text, std::string name, char delimiter, bool quoting)
+  basic_csv_source(std::string_view text, std::string name, char delimiter, bool quoting)
       : name_(std::move(name)), tok_(delimiter, quoting), size_(text.size()) {
     const std::size_t skip = has_bom(text) ? 3 : 0;
     bom_ = skip != 0;
@@ -270,7 +282,7 @@ class csv_source {
   }
 
   /// @throws recsys::io_error if the file cannot be opened.
-  csv_source(const std::filesystem::path& path, char delimiter, bool quoting,
+  basic_csv_source(const std::filesystem::path& path, char delimiter, bool quoting,
              std::size_t chunk_bytes = default_chunk_bytes)
       : name_(path.string()), tok_(delimiter, quoting), buf_(std::max<std::size_t>(chunk_bytes, 4)) {
     errno = 0;
@@ -287,9 +299,9 @@ class csv_source {
     start_ = skip;
   }
 
-  csv_source(const csv_source&) = delete;
-  csv_source& operator=(const csv_source&) = delete;
-  ~csv_source() {
+  basic_csv_source(const basic_csv_source&) = delete;
+  basic_csv_source& operator=(const basic_csv_source&) = delete;
+  ~basic_csv_source() {
     if (file_ != nullptr) std::fclose(file_);
   }
 
@@ -298,11 +310,11 @@ class csv_source {
   bool next(csv_record& rec) {
     for (;;) {
       switch (tok_.next(rec)) {
-        case csv_tokenizer::status::record:
+        case tokenizer::status::record:
           return true;
-        case csv_tokenizer::status::end:
+        case tokenizer::status::end:
           return false;
-        case csv_tokenizer::status::need_more:
+        case tokenizer::status::need_more:
           refill();
           break;
       }
@@ -347,8 +359,10 @@ class csv_source {
     tok_.set_buffer(buf_.data(), buf_.data() + filled_, eof_);
   }
 
+  using tokenizer = basic_csv_tokenizer<T>;
+
   std::string name_;
-  csv_tokenizer tok_;
+  tokenizer tok_;
   std::vector<char> buf_;
   std::FILE* file_ = nullptr;
   std::size_t filled_ = 0;
@@ -359,11 +373,14 @@ class csv_source {
   bool bom_ = false;
 };
 
+using csv_source = basic_csv_source<>;
+
 // ------------------------------------------------------------------------------------------
 // Id lookups at ingestion speed.
 
 /// A fast string hash for short ids (8 bytes per step, multiply-xorshift, SplitMix64 finish).
-[[nodiscard]] inline std::uint64_t hash_bytes(std::string_view s) noexcept {
+template <class = void>
+[[nodiscard]] std::uint64_t hash_bytes(std::string_view s) noexcept {
   std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ (s.size() * 0xff51afd7ed558ccdULL);
   const char* p = s.data();
   std::size_t n = s.size();
@@ -393,9 +410,11 @@ class csv_source {
 /// keys of a batch of rows before resolving them in order, so the misses overlap. The id_map
 /// stays the source of truth: new ids are inserted into it (first-seen order is unchanged), and
 /// the key_index is discarded after the load. Only insert through the key_index while it lives.
-class key_index {
+/// (`key_index` is `basic_key_index<>`.)
+template <class = void>
+class basic_key_index {
  public:
-  explicit key_index(id_map<std::string>& ids) : ids_(ids) {
+  explicit basic_key_index(id_map<std::string>& ids) : ids_(ids) {
     rebuild(capacity_for(static_cast<std::size_t>(ids.size()) + 1));
   }
 
@@ -453,6 +472,8 @@ class key_index {
   std::size_t mask_ = 0;
 };
 
+using key_index = basic_key_index<>;
+
 // ------------------------------------------------------------------------------------------
 // Numbers: strict, locale-independent (std::from_chars).
 
@@ -466,7 +487,8 @@ enum class number_error {
 
 /// Whole seconds: -?[0-9]+(\.[0-9]+)?. A fractional part of zeros is accepted; a non-zero one
 /// is number_error::fraction unless `floor_fraction` (then rounded toward minus infinity).
-inline number_error parse_seconds(std::string_view s, bool floor_fraction, std::int64_t& out) noexcept {
+template <class = void>
+number_error parse_seconds(std::string_view s, bool floor_fraction, std::int64_t& out) noexcept {
   if (s.empty()) return number_error::empty;
   const char* b = s.data();
   const char* e = b + s.size();
@@ -495,7 +517,8 @@ inline number_error parse_seconds(std::string_view s, bool floor_fraction, std::
 
 /// A finite float in std::from_chars' general syntax ("3", "-2.5", "1e-3"); "nan"/"inf" are
 /// invalid. Values too small for a normal float become subnormal or zero; too large: out_of_range.
-inline number_error parse_float(std::string_view s, float& out) noexcept {
+template <class = void>
+number_error parse_float(std::string_view s, float& out) noexcept {
   if (s.empty()) return number_error::empty;
   const char* b = s.data();
   const char* e = b + s.size();
@@ -517,7 +540,8 @@ inline number_error parse_float(std::string_view s, float& out) noexcept {
 }
 
 /// A finite double, same syntax as parse_float.
-inline number_error parse_double(std::string_view s, double& out) noexcept {
+template <class = void>
+number_error parse_double(std::string_view s, double& out) noexcept {
   if (s.empty()) return number_error::empty;
   const char* b = s.data();
   const char* e = b + s.size();
@@ -550,7 +574,8 @@ inline number_error parse_double(std::string_view s, double& out) noexcept {
 // iequals (ASCII case-insensitive equality of header names) lives in detail/strings.hpp.
 
 /// A field value for an error message: quoted, control characters escaped, long values cut.
-[[nodiscard]] inline std::string excerpt(std::string_view s, std::size_t max_chars = 40) {
+template <class = void>
+[[nodiscard]] std::string excerpt(std::string_view s, std::size_t max_chars = 40) {
   std::string out = "'";
   const std::size_t n = std::min(s.size(), max_chars);
   for (std::size_t i = 0; i < n; ++i) {
@@ -570,14 +595,16 @@ inline number_error parse_double(std::string_view s, double& out) noexcept {
 }
 
 /// Whether a writer must quote `s` (RFC 4180: it holds the delimiter, a quote or a line break).
-[[nodiscard]] inline bool needs_quotes(std::string_view s, char delimiter) noexcept {
+template <class = void>
+[[nodiscard]] bool needs_quotes(std::string_view s, char delimiter) noexcept {
   for (const char c : s)
     if (c == delimiter || c == '"' || c == '\n' || c == '\r') return true;
   return false;
 }
 
 /// Appends `s` as one field, quoted (with doubled quotes) only when needed.
-inline void append_field(std::string& out, std::string_view s, char delimiter) {
+template <class = void>
+void append_field(std::string& out, std::string_view s, char delimiter) {
   if (!needs_quotes(s, delimiter)) {
     out.append(s);
     return;
@@ -600,9 +627,11 @@ void append_number(std::string& out, T v) {
 }
 
 /// Collects output in a string and hands it to a std::ostream in large blocks.
-class buffered_writer {
+/// (`buffered_writer` is `basic_buffered_writer<>`.)
+template <class = void>
+class basic_buffered_writer {
  public:
-  explicit buffered_writer(std::ostream& os) : os_(os) { buf_.reserve(block + 4096); }
+  explicit basic_buffered_writer(std::ostream& os) : os_(os) { buf_.reserve(block + 4096); }
   std::string& buffer() noexcept { return buf_; }
   /// Call after each record: writes the buffer out once it is large.
   void maybe_flush() {
@@ -618,6 +647,8 @@ class buffered_writer {
   std::ostream& os_;
   std::string buf_;
 };
+
+using buffered_writer = basic_buffered_writer<>;
 
 }  // namespace recsys::detail
 

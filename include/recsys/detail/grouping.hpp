@@ -8,6 +8,9 @@
 /// Used by the ingestion rules (dedupe, percentiles), the splits and the session builder.
 /// Results never depend on the thread count: groups are disjoint and each is sorted by a
 /// strict total order (ties are broken by log row).
+///
+/// The functions are templates (group_rows_by with an unused parameter) defined here in both
+/// modes: a unit compiles them only when it groups rows (see config.hpp).
 
 #include <recsys/errors.hpp>
 #include <recsys/parallel.hpp>
@@ -32,7 +35,8 @@ struct row_groups {
 
 /// Stable counting sort of rows 0..keys.size()-1 by keys[row] in [0, num_keys). Rows with a
 /// negative key (absent) are left out. Within a group rows keep log order. O(n + num_keys).
-[[nodiscard]] inline row_groups group_rows_by(const std::vector<index_t>& keys, index_t num_keys) {
+template <class = void>
+[[nodiscard]] row_groups group_rows_by(const std::vector<index_t>& keys, index_t num_keys) {
   row_groups g;
   g.offsets.assign(static_cast<std::size_t>(num_keys) + 1, 0);
   for (index_t k : keys)
