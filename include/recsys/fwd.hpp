@@ -26,6 +26,10 @@ template <class = void> class basic_trending_now;
 using popularity_count = basic_popularity_count<>;
 using trending_now = basic_trending_now<>;
 
+// eval/next_item.hpp
+template <class = void> class basic_next_item_accumulator;
+using next_item_accumulator = basic_next_item_accumulator<>;
+
 }  // namespace recsys
 
 #endif  // RECSYS_FWD_HPP
