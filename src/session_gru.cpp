@@ -7,4 +7,6 @@
 namespace recsys {
 template class basic_session_gru<void>;
 template void basic_session_gru<void>::fit<session_data>(const session_data&, const job_control&);
+
+static_assert(history_recommender<session_gru> && next_item_scorer<session_gru>);
 }  // namespace recsys
