@@ -13,6 +13,7 @@
 #include <recsys/data/csv.hpp>
 #include <recsys/data/sessions.hpp>
 #include <recsys/data/synthetic.hpp>
+#include <recsys/detail/session_gru_trainer.hpp>  // the training step, timed directly
 #include <recsys/models/session_gru.hpp>
 
 #include <algorithm>

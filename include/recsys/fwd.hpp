@@ -53,6 +53,16 @@ template <class = void> class basic_trending_now;
 using popularity_count = basic_popularity_count<>;
 using trending_now = basic_trending_now<>;
 
+// models/session_gru.hpp (the state: models/session_gru_state.hpp)
+template <class = void> class basic_session_gru;
+template <class = void> class basic_session_gru_state;
+using session_gru = basic_session_gru<>;
+using session_gru_state = basic_session_gru_state<>;
+
+// eval/next_item.hpp
+template <class = void> class basic_next_item_accumulator;
+using next_item_accumulator = basic_next_item_accumulator<>;
+
 }  // namespace recsys
 
 #endif  // RECSYS_FWD_HPP

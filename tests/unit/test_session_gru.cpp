@@ -4,7 +4,9 @@
 // real-time state, HRNN carry-over, tie modes and the batch evaluation against the real-time path.
 #include "recsys_test.hpp"
 
+#include <recsys/detail/session_gru_trainer.hpp>  // the trainer's internals, tested directly
 #include <recsys/eval/next_item.hpp>
+#include <recsys/io/model_store.hpp>
 #include <recsys/models/session_gru.hpp>
 
 #include <cmath>

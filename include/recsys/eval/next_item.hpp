@@ -22,19 +22,21 @@
 ///   double r20 = m.recall_at(20), mrr20 = m.mrr_at(20);
 ///   for (auto& [name, value] : m.named()) std::printf("%s %.4f\n", name.c_str(), value);  // "recall@20" ...
 /// @endcode
+///
+/// The model side (next_item_scorer, next_item_prediction, next_item_sink) is declared in
+/// models/next_item_scorer.hpp; the definitions are in eval/next_item-inl.hpp.
 
+#include <recsys/config.hpp>
 #include <recsys/data/sessions.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/eval/metrics.hpp>
-#include <recsys/parallel.hpp>
+#include <recsys/fwd.hpp>
+#include <recsys/models/next_item_scorer.hpp>
 #include <recsys/progress.hpp>
 #include <recsys/types.hpp>
 
-#include <algorithm>
-#include <cmath>
-#include <concepts>
+#include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -58,23 +60,8 @@ enum class tie_mode { standard, conservative, median };
 /// The 1-based rank of `target` among `scores` (fractional in median mode). A NaN target score
 /// ranks last (scores.size()).
 /// @throws recsys::invalid_argument if target is out of range.
-[[nodiscard]] inline double next_item_rank(std::span<const score_t> scores, index_t target, tie_mode mode) {
-  RECSYS_REQUIRE(target >= 0 && static_cast<std::size_t>(target) < scores.size(), "next_item_rank", "target ",
-                 target, " out of range [0, ", scores.size(), ")");
-  const score_t t = scores[static_cast<std::size_t>(target)];
-  if (std::isnan(t)) return static_cast<double>(scores.size());
-  std::int64_t greater = 0, equal = 0;
-  for (const score_t s : scores) {
-    greater += s > t ? 1 : 0;
-    equal += s == t ? 1 : 0;
-  }
-  switch (mode) {
-    case tie_mode::standard: return static_cast<double>(greater + 1);
-    case tie_mode::conservative: return static_cast<double>(greater + equal);
-    case tie_mode::median: return static_cast<double>(greater) + 1.0 + 0.5 * static_cast<double>(equal - 1);
-  }
-  return 0;
-}
+template <class = void>
+[[nodiscard]] double next_item_rank(std::span<const score_t> scores, index_t target, tie_mode mode);
 
 /// What evaluate_next_item measures.
 struct next_item_options {
@@ -119,71 +106,24 @@ struct next_item_metrics {
 };
 
 /// Sums ranks into hit counts and reciprocal ranks per cutoff. Accumulators of fixed work chunks
-/// merged in chunk order give results independent of the thread count.
-class next_item_accumulator {
+/// merged in chunk order give results independent of the thread count. (`next_item_accumulator`
+/// is `basic_next_item_accumulator<>`; see config.hpp.)
+template <class T>
+class basic_next_item_accumulator {
  public:
-  explicit next_item_accumulator(std::span<const index_t> cutoffs = {})
+  explicit basic_next_item_accumulator(std::span<const index_t> cutoffs = {})
       : cutoffs_(cutoffs.begin(), cutoffs.end()), hits_(cutoffs.size(), 0), rr_(cutoffs.size(), 0.0) {}
 
-  void add(double rank) {
-    ++n_;
-    for (std::size_t i = 0; i < cutoffs_.size(); ++i) {
-      if (rank <= static_cast<double>(cutoffs_[i])) {
-        ++hits_[i];
-        rr_[i] += 1.0 / rank;
-      }
-    }
-  }
-  void merge(const next_item_accumulator& o) {
-    n_ += o.n_;
-    for (std::size_t i = 0; i < cutoffs_.size(); ++i) {
-      hits_[i] += o.hits_[i];
-      rr_[i] += o.rr_[i];
-    }
-  }
+  void add(double rank);
+  void merge(const basic_next_item_accumulator& o);
   [[nodiscard]] std::int64_t count() const noexcept { return n_; }
-  [[nodiscard]] next_item_metrics finish(tie_mode ties) const {
-    next_item_metrics m;
-    m.cutoffs = cutoffs_;
-    m.ties = ties;
-    m.predictions = n_;
-    for (std::size_t i = 0; i < cutoffs_.size(); ++i) {
-      m.recall.push_back(n_ ? static_cast<double>(hits_[i]) / static_cast<double>(n_) : 0.0);
-      m.mrr.push_back(n_ ? rr_[i] / static_cast<double>(n_) : 0.0);
-    }
-    return m;
-  }
+  [[nodiscard]] next_item_metrics finish(tie_mode ties) const;
 
  private:
   std::vector<index_t> cutoffs_;
   std::vector<std::int64_t> hits_;
   std::vector<double> rr_;
   std::int64_t n_ = 0;
-};
-
-/// One prediction of a next-item evaluation.
-struct next_item_prediction {
-  std::size_t session = 0;            ///< index of the session in the (filtered) test set
-  std::size_t position = 0;           ///< the event at this position predicts the one after it
-  index_t target = invalid_index;     ///< the next item
-  std::span<const score_t> scores;    ///< scores of all items (index = item); NaN for unknown items
-};
-
-/// Receives the predictions of a model, one at a time.
-using next_item_sink = std::function<void(const next_item_prediction&)>;
-
-/// A model that scores next items for test sessions in independent, fixed chunks of work:
-/// next_item_chunks(test) chunks, and score_next_items(test, chunk, sink) calls sink for every
-/// prediction of that chunk (const and thread-safe; sessions of one chunk may interleave).
-/// knows_item(i) says whether the model can use item i (GRU4Rec drops test events with items
-/// unseen in training).
-template <class M>
-concept next_item_scorer = requires(const M& m, const session_data& test, std::size_t chunk,
-                                    const next_item_sink& sink, index_t item) {
-  { m.num_items() } -> std::convertible_to<index_t>;
-  { m.knows_item(item) } -> std::convertible_to<bool>;
-  { m.next_item_chunks(test) } -> std::convertible_to<std::size_t>;
-  m.score_next_items(test, chunk, sink);
 };
 
 /// Counts of what keep_known_items removed.
@@ -226,6 +166,41 @@ template <class Known>
   return out;
 }
 
+namespace detail {
+
+/// A next_item_scorer seen through plain function pointers, so that the evaluation loop
+/// (evaluate_next_item_any) is compiled once for every model type.
+struct next_item_scorer_ref {
+  const void* model = nullptr;
+  index_t (*num_items)(const void* model) = nullptr;
+  bool (*knows_item)(const void* model, index_t item) = nullptr;
+  std::size_t (*next_item_chunks)(const void* model, const session_data& test) = nullptr;
+  void (*score_next_items)(const void* model, const session_data& test, std::size_t chunk,
+                           const next_item_sink& sink) = nullptr;
+
+  template <next_item_scorer M>
+  [[nodiscard]] static next_item_scorer_ref of(const M& m) noexcept {
+    next_item_scorer_ref r;
+    r.model = &m;
+    r.num_items = [](const void* p) -> index_t { return static_cast<const M*>(p)->num_items(); };
+    r.knows_item = [](const void* p, index_t i) -> bool { return static_cast<const M*>(p)->knows_item(i); };
+    r.next_item_chunks = [](const void* p, const session_data& t) -> std::size_t {
+      return static_cast<const M*>(p)->next_item_chunks(t);
+    };
+    r.score_next_items = [](const void* p, const session_data& t, std::size_t c, const next_item_sink& s) {
+      static_cast<const M*>(p)->score_next_items(t, c, s);
+    };
+    return r;
+  }
+};
+
+/// evaluate_next_item for any model (see there).
+template <class = void>
+[[nodiscard]] next_item_metrics evaluate_next_item_any(const next_item_scorer_ref& model, const session_data& test,
+                                                       const next_item_options& opts, const job_control& job);
+
+}  // namespace detail
+
 /// Next-item Recall@K / MRR@K of `model` on `test` (see the file comment). Events whose item the
 /// model does not know are dropped first, then sessions shorter than 2 (both counted in the
 /// result; keep_known_items gives the filtered set the session indices of the predictions refer
@@ -234,31 +209,22 @@ template <class Known>
 template <next_item_scorer M>
 [[nodiscard]] next_item_metrics evaluate_next_item(const M& model, const session_data& test,
                                                    const next_item_options& opts = {}, const job_control& job = {}) {
-  RECSYS_REQUIRE(!opts.cutoffs.empty(), "evaluate_next_item", "no cutoffs given");
-  for (index_t k : opts.cutoffs) RECSYS_REQUIRE(k > 0, "evaluate_next_item", "cutoff must be > 0 (got ", k, ")");
-  filter_counts dropped;
-  const session_data clean = keep_known_items(
-      test, [&](index_t i) { return i >= 0 && i < model.num_items() && model.knows_item(i); }, &dropped);
-  const std::size_t chunks = model.next_item_chunks(clean);
-  std::vector<next_item_accumulator> acc(chunks, next_item_accumulator(opts.cutoffs));
-  progress_reporter progress(job, "evaluate next item", static_cast<std::int64_t>(chunks));
-  parallel_for(0, static_cast<std::int64_t>(chunks), parallel_options{opts.num_threads, 1, 2}, [&](std::int64_t c) {
-    auto& a = acc[static_cast<std::size_t>(c)];
-    model.score_next_items(clean, static_cast<std::size_t>(c), [&](const next_item_prediction& p) {
-      a.add(next_item_rank(p.scores, p.target, opts.ties));
-    });
-    progress.advance();
-  });
-  next_item_accumulator total(opts.cutoffs);
-  for (const auto& a : acc) total.merge(a);
-  next_item_metrics m = total.finish(opts.ties);
-  m.sessions = static_cast<std::int64_t>(clean.size());
-  m.events_dropped = dropped.events_dropped;
-  m.sessions_dropped = dropped.sessions_dropped;
-  progress.finish();
-  return m;
+  return detail::evaluate_next_item_any(detail::next_item_scorer_ref::of(model), test, opts, job);
 }
 
 }  // namespace recsys
+
+#if RECSYS_HEADER_ONLY
+#include <recsys/eval/next_item-inl.hpp>
+#else
+namespace recsys {
+extern template double next_item_rank<>(std::span<const score_t>, index_t, tie_mode);
+extern template class basic_next_item_accumulator<void>;
+namespace detail {
+extern template next_item_metrics evaluate_next_item_any<>(const next_item_scorer_ref&, const session_data&,
+                                                           const next_item_options&, const job_control&);
+}  // namespace detail
+}  // namespace recsys
+#endif
 
 #endif  // RECSYS_EVAL_NEXT_ITEM_HPP
