@@ -549,7 +549,7 @@ struct item_to_item_stats {
   std::int64_t pair_visits = 0;  ///< accumulation steps of the sparse product
   std::int64_t items_with_neighbours = 0;
   std::int64_t neighbour_entries = 0;  ///< non-zeros of neighbours()
-  double seconds = 0.0;                ///< wall time of the fit
+  double seconds = 0.0;                ///< wall time of the fit (input conversion included)
 };
 
 /// Item-to-item neighbours mined from co-occurrence, with the queries of SIMS, "frequently bought
@@ -593,6 +593,7 @@ class item_to_item {
   ///         range, or a log-only setting (event types, time window, recency).
   /// @throws recsys::cancelled if job.cancel is set (the model is unchanged).
   void fit(const basket_data& baskets, const job_control& job = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
     constexpr const char* where = "item_to_item::fit(basket_data)";
     config_.validate();
     require_no_log_settings(where, false);
@@ -621,13 +622,14 @@ class item_to_item {
     fitted_state s;
     s.num_items = x.cols;
     s.num_users = 0;
-    mine(std::move(x), {}, false, {}, false, s, job);
+    mine(std::move(x), {}, false, {}, false, s, job, t0);
   }
 
   /// Mines sessions: transactions = sessions, value of an item = its occurrences in the session.
   /// time_window and forward_only apply to the sessions' timestamps.
   /// @throws as fit(basket_data); event types and recency are log-only settings.
   void fit(const session_data& sessions, const job_control& job = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
     constexpr const char* where = "item_to_item::fit(session_data)";
     config_.validate();
     require_no_log_settings(where, true);
@@ -660,7 +662,7 @@ class item_to_item {
     fitted_state st;
     st.num_items = x.cols;
     st.num_users = 0;
-    mine(std::move(x), {}, false, std::move(ev), timed, st, job);
+    mine(std::move(x), {}, false, std::move(ev), timed, st, job, t0);
   }
 
   /// Mines user histories from a user x item matrix: transactions = rows (users), value = the
@@ -668,6 +670,7 @@ class item_to_item {
   /// recommend() (weight 1 per item).
   /// @throws recsys::invalid_argument for a negative or non-finite entry, or as fit(basket_data).
   void fit(const csr_matrix& user_items, const job_control& job = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
     constexpr const char* where = "item_to_item::fit(csr_matrix)";
     config_.validate();
     require_no_log_settings(where, false);
@@ -676,7 +679,7 @@ class item_to_item {
     s.num_items = static_cast<index_t>(user_items.cols());
     s.num_users = static_cast<index_t>(user_items.rows());
     detail::incidence x = convert_rows(user_items, where, s.history);
-    mine(std::move(x), {}, false, {}, false, s, job);
+    mine(std::move(x), {}, false, {}, false, s, job, t0);
   }
 
   /// Mines user histories from a log: transactions = users; events filtered by event_types,
@@ -687,6 +690,7 @@ class item_to_item {
   ///         cross_event_types the log does not have, no selected event, or a selected
   ///         (user, item) whose weights do not sum to a finite value > 0.
   void fit(const interaction_log& log, const job_control& job = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
     constexpr const char* where = "item_to_item::fit(interaction_log)";
     config_.validate();
     log.validate();
@@ -794,7 +798,7 @@ class item_to_item {
     if (cross) s.seen = std::move(seen);
     s.bought = std::move(bought);
     s.has_bought_types = !config_.exclude_event_types.empty();
-    mine(std::move(left), std::move(right), cross, std::move(ev), timed, s, job);
+    mine(std::move(left), std::move(right), cross, std::move(ev), timed, s, job, t0);
   }
 
   // --- state ---------------------------------------------------------------------------------
@@ -1449,9 +1453,9 @@ class item_to_item {
     }
   };
 
+  // t0: when the fit started (stats().seconds is the wall time of the whole fit, conversion included)
   void mine(detail::incidence left, detail::incidence right, bool cross, detail::timed_events events, bool timed,
-            fitted_state& st, const job_control& job) {
-    const auto t0 = std::chrono::steady_clock::now();
+            fitted_state& st, const job_control& job, std::chrono::steady_clock::time_point t0) {
     const item_to_item_config& c = config_;
     job.cancel.throw_if_cancelled();
     const index_t items = st.num_items;
