@@ -684,8 +684,11 @@ class item_to_item {
 
   /// Mines user histories from a log: transactions = users; events filtered by event_types,
   /// cross-occurrence when cross_event_types is set, time_window / forward_only on the event
-  /// timestamps; value of (user, item) = the sum of the events' weights. Keeps the histories
-  /// (with recency weights) for recommend(), and the exclude_event_types items for also_viewed().
+  /// timestamps; value of (user, item) = the sum of the events' weights (added in double in
+  /// build_matrix's order, so without log-only settings the model equals fit(build_matrix(log)),
+  /// bit for bit). Keeps the histories (with recency weights) for recommend(), and the
+  /// exclude_event_types items for also_viewed(). The conversion from the log runs in parallel
+  /// over users (config.num_threads) and costs a few percent of the mining (docs/item-to-item.md).
   /// @throws recsys::invalid_argument for a bad config or log, an event type in event_types /
   ///         cross_event_types the log does not have, no selected event, or a selected
   ///         (user, item) whose weights do not sum to a finite value > 0.
@@ -717,34 +720,102 @@ class item_to_item {
     const std::vector<char> bought_types = type_mask(config_.exclude_event_types, false);
     const bool all_left = config_.event_types.empty();
     auto in = [](const std::vector<char>& mask, index_t t) { return t >= 0 && mask[static_cast<std::size_t>(t)] != 0; };
-
-    // events grouped by user, in log order (counting sort)
+    const bool recency = config_.recency_half_life > 0.0;
+    const bool any_bought = std::find(bought_types.begin(), bought_types.end(), 1) != bought_types.end();
     const auto users = static_cast<std::size_t>(log.num_users());
+    parallel_options po;
+    po.num_threads = config_.num_threads;
+
+    // Every event mined and nothing but (user, item, weight) needed (the recipes' defaults):
+    // the rows straight from the columns.
+    if (all_left && !cross && !timed && !recency && !any_bought) {
+      RECSYS_REQUIRE(!log.empty(), where, "no event of the selected event types in the log (0 events)");
+      detail::incidence left, history;
+      plain_log_rows(log, where, po, left, history);
+      fitted_state s;
+      s.num_items = log.num_items();
+      s.num_users = log.num_users();
+      s.history = std::move(history);
+      s.bought.cols = s.num_items;
+      s.bought.ptr.assign(users + 1, 0);  // no event of the bought types: every row empty
+      s.has_bought_types = !config_.exclude_event_types.empty();
+      job.cancel.throw_if_cancelled();
+      mine(std::move(left), {}, false, {}, false, s, job, t0);
+      return;
+    }
+
+    // events grouped by user, in log order (counting sort; serial: a few ms, less than a
+    // parallel region costs when the machine is shared)
     std::vector<std::int64_t> start(users + 1, 0);
     for (index_t u : log.users) ++start[static_cast<std::size_t>(u) + 1];
     for (std::size_t u = 0; u < users; ++u) start[u + 1] += start[u];
-    std::vector<std::size_t> order(log.size());
+    detail::buffer<std::size_t> order(log.size());
     {
       std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+      const index_t* user = log.users.data();
       for (std::size_t r = 0; r < log.size(); ++r)
-        order[static_cast<std::size_t>(next[static_cast<std::size_t>(log.users[r])]++)] = r;
+        order[static_cast<std::size_t>(next[static_cast<std::size_t>(user[r])]++)] = r;
     }
+    job.cancel.throw_if_cancelled();
 
+    // Each user's rows, in parallel over users, written at the user's own event offsets
+    // start[u] of "wide" arrays (a user has at most as many entries of each kind as events),
+    // then copied together. Per user (the same rows as incidence::push_row of the user's events
+    // in log order gives): left / right = the user's distinct items of the query / neighbour
+    // side with the sum of their events' weights (summed in double in ascending order of the
+    // weights' float bits, as build_matrix sums duplicates, so fit(log) and
+    // fit(build_matrix(log)) see the same values); history = the left items, weight 1 or the
+    // recency of the user's last event on the item; seen / bought = distinct items, value 1;
+    // the timed events sorted by time, then item (stable).
     const index_t items = log.num_items();
-    detail::incidence left, right, history, seen, bought;
-    for (auto* x : {&left, &right, &history, &seen, &bought}) x->cols = items;
-    detail::timed_events ev;
-    std::vector<std::pair<index_t, float>> lrow, rrow, hrow, srow, brow;
-    std::vector<std::pair<index_t, timestamp_t>> last_seen;
-    std::vector<detail::raw_event> raw;
-    std::int64_t selected = 0;
-    for (std::size_t u = 0; u < users; ++u) {
-      lrow.clear();
-      rrow.clear();
-      srow.clear();
-      brow.clear();
-      raw.clear();
-      last_seen.clear();
+    const std::size_t n = log.size();
+    const int item_bytes = detail::item_key_bytes(items);
+    detail::buffer<index_t> w_left_idx(n), w_right_idx(cross ? n : 0), w_seen_idx(cross ? n : 0),
+        w_bought_idx(any_bought ? n : 0), w_ev_item(timed ? n : 0);
+    detail::buffer<float> w_left_val(n), w_right_val(cross ? n : 0), w_hist_val(recency ? n : 0);
+    detail::buffer<timestamp_t> w_ev_time(timed ? n : 0);
+    detail::buffer<std::uint8_t> w_ev_side(timed ? n : 0);
+    // per user: entries of left, right, seen, bought, timed events; selected events
+    std::vector<std::array<std::int64_t, 5>> len(users);
+    std::vector<std::int64_t> selected_of(users);
+    std::vector<std::uint8_t> bad_sum(users);  // bit 1: a left sum is not finite > 0, bit 2: a right one
+    struct scratch {
+      std::vector<std::uint64_t> left, right;  // (item << 32) | weight bits
+      std::vector<std::uint64_t> sort_scratch;
+      std::vector<index_t> seen, bought;
+      std::vector<std::pair<index_t, timestamp_t>> last_seen;
+      std::vector<detail::raw_event> raw;
+    };
+    std::vector<scratch> scratches(static_cast<std::size_t>(max_threads(po)));
+    // sorted (item, weight bits) keys -> distinct items with their weight sums, at `idx` / `val`
+    auto sum_runs = [](const std::vector<std::uint64_t>& keys, index_t* idx, float* val) {
+      std::int64_t out = 0;
+      for (std::size_t k = 0; k < keys.size();) {
+        const std::uint64_t item = keys[k] >> 32;
+        double acc = std::bit_cast<float>(static_cast<std::uint32_t>(keys[k]));
+        for (++k; k < keys.size() && (keys[k] >> 32) == item; ++k)
+          acc += static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(keys[k])));
+        idx[out] = static_cast<index_t>(item);
+        val[out] = static_cast<float>(acc);
+        ++out;
+      }
+      return out;
+    };
+    auto distinct = [](std::vector<index_t>& v, index_t* idx) {
+      std::sort(v.begin(), v.end());
+      return static_cast<std::int64_t>(std::unique_copy(v.begin(), v.end(), idx) - idx);
+    };
+    parallel_options pu = po;
+    pu.chunk = 64;
+    parallel_for(0, static_cast<std::int64_t>(users), pu, [&](std::int64_t u64, int tid) {
+      const auto u = static_cast<std::size_t>(u64);
+      scratch& sc = scratches[static_cast<std::size_t>(tid)];
+      sc.left.clear();
+      sc.right.clear();
+      sc.seen.clear();
+      sc.bought.clear();
+      sc.last_seen.clear();
+      sc.raw.clear();
       timestamp_t user_last = std::numeric_limits<timestamp_t>::min();
       for (std::int64_t k = start[u]; k < start[u + 1]; ++k) {
         const std::size_t r = order[static_cast<std::size_t>(k)];
@@ -752,45 +823,140 @@ class item_to_item {
         const index_t item = log.items[r];
         const bool is_left = all_left || in(left_types, t);
         const bool is_right = cross && in(right_types, t);
-        if (in(bought_types, t)) brow.emplace_back(item, 1.0f);
+        if (any_bought && in(bought_types, t)) sc.bought.push_back(item);
         if (!is_left && !is_right) continue;
-        ++selected;
-        srow.emplace_back(item, 1.0f);
+        const std::uint64_t key =
+            (static_cast<std::uint64_t>(item) << 32) | std::bit_cast<std::uint32_t>(log.weights[r]);
+        if (cross) sc.seen.push_back(item);
         if (is_left) {
-          lrow.emplace_back(item, log.weights[r]);
-          last_seen.emplace_back(item, log.timestamps[r]);
-          user_last = std::max(user_last, log.timestamps[r]);
+          sc.left.push_back(key);
+          if (recency) {
+            sc.last_seen.emplace_back(item, log.timestamps[r]);
+            user_last = std::max(user_last, log.timestamps[r]);
+          }
         }
-        if (is_right) rrow.emplace_back(item, log.weights[r]);
+        if (is_right) sc.right.push_back(key);
         if (timed)
-          raw.push_back({log.timestamps[r], item,
-                         static_cast<std::uint8_t>((is_left ? 1u : 0u) | (cross ? (is_right ? 2u : 0u) : 2u))});
+          sc.raw.push_back({log.timestamps[r], item,
+                            static_cast<std::uint8_t>((is_left ? 1u : 0u) | (cross ? (is_right ? 2u : 0u) : 2u))});
       }
-      left.push_row(lrow);
-      if (cross) right.push_row(rrow);
-      seen.push_row(srow);
-      bought.push_row(brow);
-      // history: left items, weight = recency of the user's last event on the item
-      std::sort(last_seen.begin(), last_seen.end());
-      hrow.clear();
-      for (std::size_t k = 0; k < last_seen.size(); ++k) {
-        if (k + 1 < last_seen.size() && last_seen[k + 1].first == last_seen[k].first) continue;  // keep the latest
-        float w = 1.0f;
-        if (config_.recency_half_life > 0.0)
-          w = static_cast<float>(
-              std::exp2(-static_cast<double>(user_last - last_seen[k].second) / config_.recency_half_life));
-        hrow.emplace_back(last_seen[k].first, w);
+      const auto at = static_cast<std::size_t>(start[u]);
+      std::array<std::int64_t, 5>& l = len[u];
+      l = {0, 0, 0, 0, 0};
+      selected_of[u] = cross ? static_cast<std::int64_t>(sc.seen.size()) : static_cast<std::int64_t>(sc.left.size());
+      detail::sort_item_keys(sc.left.data(), sc.left.size(), item_bytes, sc.sort_scratch);
+      l[0] = sum_runs(sc.left, w_left_idx.data() + at, w_left_val.data() + at);
+      auto bad = [](const float* v, std::int64_t m) {
+        return std::any_of(v, v + m, [](float x) { return !(std::isfinite(x) && x > 0.0f); });
+      };
+      bad_sum[u] = bad(w_left_val.data() + at, l[0]) ? 1 : 0;
+      if (cross) {
+        detail::sort_item_keys(sc.right.data(), sc.right.size(), item_bytes, sc.sort_scratch);
+        l[1] = sum_runs(sc.right, w_right_idx.data() + at, w_right_val.data() + at);
+        l[2] = distinct(sc.seen, w_seen_idx.data() + at);
+        bad_sum[u] |= bad(w_right_val.data() + at, l[1]) ? 2 : 0;
       }
-      history.push_row(hrow);
-      if (timed) detail::push_events_row(ev, raw);
-    }
-    std::fill(seen.val.begin(), seen.val.end(), 1.0f);
-    std::fill(bought.val.begin(), bought.val.end(), 1.0f);
+      if (any_bought) l[3] = distinct(sc.bought, w_bought_idx.data() + at);
+      if (recency) {
+        // the latest event of each left item (the left items, in the same ascending order)
+        std::sort(sc.last_seen.begin(), sc.last_seen.end());
+        std::size_t h = at;
+        for (std::size_t k = 0; k < sc.last_seen.size(); ++k) {
+          if (k + 1 < sc.last_seen.size() && sc.last_seen[k + 1].first == sc.last_seen[k].first) continue;
+          w_hist_val[h++] = static_cast<float>(
+              std::exp2(-static_cast<double>(user_last - sc.last_seen[k].second) / config_.recency_half_life));
+        }
+      }
+      if (timed) {
+        std::stable_sort(sc.raw.begin(), sc.raw.end(), [](const detail::raw_event& a, const detail::raw_event& b) {
+          if (a.time != b.time) return a.time < b.time;
+          return a.item < b.item;
+        });
+        for (std::size_t k = 0; k < sc.raw.size(); ++k) {
+          w_ev_item[at + k] = sc.raw[k].item;
+          w_ev_time[at + k] = sc.raw[k].time;
+          w_ev_side[at + k] = sc.raw[k].side;
+        }
+        l[4] = static_cast<std::int64_t>(sc.raw.size());
+      }
+    });
+    scratches = {};
+    order = {};
+    job.cancel.throw_if_cancelled();
+
+    const std::int64_t selected = std::accumulate(selected_of.begin(), selected_of.end(), std::int64_t{0});
     RECSYS_REQUIRE(selected > 0, where, "no event of the selected event types in the log (", log.size(), " events)");
-    for (auto* x : {&left, &right})
-      for (std::size_t e = 0; e < x->nnz(); ++e)
-        RECSYS_REQUIRE(std::isfinite(x->val[e]) && x->val[e] > 0.0f, where, "the weights of an item's events sum to ",
-                       x->val[e], " for a user; co-occurrence needs a finite sum > 0 (item ", x->idx[e], ")");
+    // the first bad sum in row order, of left, then of right (as a check of the finished
+    // incidences finds it)
+    for (std::size_t side = 0; side < (cross ? 2u : 1u); ++side)
+      for (std::size_t u = 0; u < users; ++u) {
+        if (!(bad_sum[u] & (1u << side))) continue;
+        const auto at = static_cast<std::size_t>(start[u]);
+        const float* v = side == 0 ? w_left_val.data() + at : w_right_val.data() + at;
+        const index_t* i = side == 0 ? w_left_idx.data() + at : w_right_idx.data() + at;
+        for (std::int64_t e = 0; e < len[u][side]; ++e)
+          RECSYS_REQUIRE(std::isfinite(v[e]) && v[e] > 0.0f, where, "the weights of an item's events sum to ", v[e],
+                         " for a user; co-occurrence needs a finite sum > 0 (item ", i[e], ")");
+      }
+
+    // the rows together: offsets, then a parallel copy per user
+    detail::incidence left, right, history, seen, bought;
+    for (auto* x : {&left, &right, &history, &seen, &bought}) x->cols = items;
+    detail::timed_events ev;
+    auto offsets = [&](detail::incidence& x, std::size_t kind) {
+      x.ptr.resize(users + 1);
+      x.ptr[0] = 0;
+      for (std::size_t u = 0; u < users; ++u) x.ptr[u + 1] = x.ptr[u] + len[u][kind];
+      x.idx.resize(static_cast<std::size_t>(x.ptr[users]));
+      x.val.resize(static_cast<std::size_t>(x.ptr[users]));
+    };
+    offsets(left, 0);
+    history.ptr = left.ptr;
+    history.idx.resize(left.nnz());
+    history.val.resize(left.nnz());
+    if (cross) {
+      offsets(right, 1);
+      offsets(seen, 2);
+    }
+    offsets(bought, 3);
+    if (timed) {
+      ev.ptr.resize(users + 1);
+      for (std::size_t u = 0; u < users; ++u) ev.ptr[u + 1] = ev.ptr[u] + len[u][4];
+      const auto ne = static_cast<std::size_t>(ev.ptr[users]);
+      ev.item.resize(ne);
+      ev.time.resize(ne);
+      ev.side.resize(ne);
+      ev.row.resize(ne);
+    }
+    pu.chunk = 256;
+    parallel_for(0, static_cast<std::int64_t>(users), pu, [&](std::int64_t u64) {
+      const auto u = static_cast<std::size_t>(u64);
+      const auto at = static_cast<std::size_t>(start[u]);
+      auto copy = [&](const index_t* idx, const float* val, detail::incidence& x, std::size_t kind) {
+        const auto to = static_cast<std::size_t>(x.ptr[u]);
+        const auto m = static_cast<std::size_t>(len[u][kind]);
+        std::copy_n(idx + at, m, x.idx.begin() + static_cast<std::ptrdiff_t>(to));
+        if (val)
+          std::copy_n(val + at, m, x.val.begin() + static_cast<std::ptrdiff_t>(to));
+        else
+          std::fill_n(x.val.begin() + static_cast<std::ptrdiff_t>(to), m, 1.0f);
+      };
+      copy(w_left_idx.data(), w_left_val.data(), left, 0);
+      copy(w_left_idx.data(), recency ? w_hist_val.data() : nullptr, history, 0);
+      if (cross) {
+        copy(w_right_idx.data(), w_right_val.data(), right, 1);
+        copy(w_seen_idx.data(), nullptr, seen, 2);
+      }
+      if (any_bought) copy(w_bought_idx.data(), nullptr, bought, 3);
+      if (timed) {
+        const auto to = static_cast<std::size_t>(ev.ptr[u]);
+        const auto m = static_cast<std::size_t>(len[u][4]);
+        std::copy_n(w_ev_item.data() + at, m, ev.item.begin() + static_cast<std::ptrdiff_t>(to));
+        std::copy_n(w_ev_time.data() + at, m, ev.time.begin() + static_cast<std::ptrdiff_t>(to));
+        std::copy_n(w_ev_side.data() + at, m, ev.side.begin() + static_cast<std::ptrdiff_t>(to));
+        std::fill_n(ev.row.begin() + static_cast<std::ptrdiff_t>(to), m, static_cast<std::int32_t>(u));
+      }
+    });
     fitted_state s;
     s.num_items = items;
     s.num_users = log.num_users();
@@ -1130,6 +1296,96 @@ class item_to_item {
     detail::incidence bought;   ///< users x items of exclude_event_types
     bool has_bought_types = false;
   };
+
+  // The rows of a log whose every event is mined and that needs only (user, item, weight):
+  // left = each user's distinct items with the sums of their events' weights, history = the
+  // same items, weight 1 (what fit(interaction_log) builds, in general, for this case). One
+  // serial pass scatters the events' (item << 32 | weight bits) keys into user order (a
+  // counting sort); each user's keys are sorted and summed in place, in parallel over users
+  // (a pair's weights are added in ascending order of their float bits, as build_matrix adds
+  // them); the rows are then copied together in parallel.
+  // @throws recsys::invalid_argument for the first (user, item) in row order whose weights do
+  //         not sum to a finite value > 0.
+  void plain_log_rows(const interaction_log& log, const char* where, const parallel_options& po,
+                      detail::incidence& left, detail::incidence& history) const {
+    const auto users = static_cast<std::size_t>(log.num_users());
+    const std::size_t n = log.size();
+    const index_t* user = log.users.data();
+    const index_t* item = log.items.data();
+    const float* weight = log.weights.data();
+    std::vector<std::int64_t> start(users + 1, 0);
+    for (std::size_t r = 0; r < n; ++r) ++start[static_cast<std::size_t>(user[r]) + 1];
+    for (std::size_t u = 0; u < users; ++u) start[u + 1] += start[u];
+    detail::buffer<std::uint64_t> keys(n);
+    {
+      std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+      std::uint64_t* k = keys.data();
+      for (std::size_t r = 0; r < n; ++r)
+        k[next[static_cast<std::size_t>(user[r])]++] =
+            (static_cast<std::uint64_t>(item[r]) << 32) | std::bit_cast<std::uint32_t>(weight[r]);
+    }
+    // per user: sort, then each run of one item -> (sum bits << 32 | item), written over the
+    // run's first keys (a run is read before anything is written at or after its start)
+    std::vector<std::int64_t> len(users);
+    std::vector<std::uint8_t> bad(users);
+    const int item_bytes = detail::item_key_bytes(log.num_items());
+    parallel_options pu = po;
+    pu.chunk = 64;
+    std::vector<std::vector<std::uint64_t>> scratch(static_cast<std::size_t>(max_threads(pu)));
+    parallel_for(0, static_cast<std::int64_t>(users), pu, [&](std::int64_t u64, int tid) {
+      const auto u = static_cast<std::size_t>(u64);
+      std::uint64_t* const k = keys.data() + start[u];
+      const auto m = static_cast<std::size_t>(start[u + 1] - start[u]);
+      if (!std::is_sorted(k, k + m)) detail::sort_item_keys(k, m, item_bytes, scratch[static_cast<std::size_t>(tid)]);
+      std::size_t out = 0;
+      bool any_bad = false;
+      for (std::size_t e = 0; e < m;) {
+        const std::uint64_t it = k[e] >> 32;
+        double acc = std::bit_cast<float>(static_cast<std::uint32_t>(k[e]));
+        for (++e; e < m && (k[e] >> 32) == it; ++e)
+          acc += static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(k[e])));
+        const auto v = static_cast<float>(acc);
+        any_bad = any_bad || !(std::isfinite(v) && v > 0.0f);
+        k[out++] = (static_cast<std::uint64_t>(std::bit_cast<std::uint32_t>(v)) << 32) | it;
+      }
+      len[u] = static_cast<std::int64_t>(out);
+      bad[u] = any_bad ? 1 : 0;
+    });
+    for (std::size_t u = 0; u < users; ++u) {
+      if (!bad[u]) continue;
+      for (std::int64_t e = 0; e < len[u]; ++e) {
+        const std::uint64_t key = keys[static_cast<std::size_t>(start[u] + e)];
+        const float v = std::bit_cast<float>(static_cast<std::uint32_t>(key >> 32));
+        RECSYS_REQUIRE(std::isfinite(v) && v > 0.0f, where, "the weights of an item's events sum to ", v,
+                       " for a user; co-occurrence needs a finite sum > 0 (item ", static_cast<index_t>(key), ")");
+      }
+    }
+    left.cols = log.num_items();
+    left.ptr.resize(users + 1);
+    left.ptr[0] = 0;
+    for (std::size_t u = 0; u < users; ++u) left.ptr[u + 1] = left.ptr[u] + len[u];
+    const auto nnz = static_cast<std::size_t>(left.ptr[users]);
+    left.idx.resize(nnz);
+    left.val.resize(nnz);
+    history.cols = left.cols;
+    history.ptr = left.ptr;
+    history.idx.resize(nnz);
+    history.val.resize(nnz);
+    pu.chunk = 256;
+    parallel_for(0, static_cast<std::int64_t>(users), pu, [&](std::int64_t u64) {
+      const auto u = static_cast<std::size_t>(u64);
+      const std::uint64_t* k = keys.data() + start[u];
+      const auto to = static_cast<std::size_t>(left.ptr[u]);
+      for (std::int64_t e = 0; e < len[u]; ++e) {
+        const auto w = to + static_cast<std::size_t>(e);
+        const auto it = static_cast<index_t>(static_cast<std::uint32_t>(k[e]));
+        left.idx[w] = it;
+        left.val[w] = std::bit_cast<float>(static_cast<std::uint32_t>(k[e] >> 32));
+        history.idx[w] = it;
+        history.val[w] = 1.0f;
+      }
+    });
+  }
 
   // The positive entries of a user x item matrix as an incidence (the same rows as
   // incidence::push_row builds from them), and `history` with the same items, each of weight 1.
