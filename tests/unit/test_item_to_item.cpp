@@ -534,6 +534,57 @@ TEST_CASE("item_to_item: fit(log) and fit(build_matrix(log)) give identical mode
     }
 }
 
+// More than 1024 users: the conversion scatters the events into buckets of users first. The
+// model must not depend on the order of the log's events (time order, user order, shuffled).
+TEST_CASE("item_to_item: fit(log) with many users, in any event order", "[item_to_item]") {
+  const int users = 5000, items = 300;
+  const auto log = random_log(users, items, 60000, recsys::test::seed() + 17);
+  auto permuted = [&](std::vector<std::size_t> perm) {
+    recsys::interaction_log out;
+    out.user_ids = log.user_ids;
+    out.item_ids = log.item_ids;
+    out.event_type_names = log.event_type_names;
+    for (std::size_t r : perm)
+      out.add_indexed(log.users[r], log.items[r], log.timestamps[r], log.event_types[r], log.event_values[r],
+                      log.sessions[r], log.weights[r]);
+    return out;
+  };
+  std::vector<std::size_t> by_time(log.size());
+  std::iota(by_time.begin(), by_time.end(), 0);
+  std::stable_sort(by_time.begin(), by_time.end(),
+                   [&](std::size_t a, std::size_t b) { return log.timestamps[a] < log.timestamps[b]; });
+  std::vector<std::size_t> by_user = by_time;
+  std::stable_sort(by_user.begin(), by_user.end(),
+                   [&](std::size_t a, std::size_t b) { return log.users[a] < log.users[b]; });
+  std::vector<std::size_t> reversed(by_time.rbegin(), by_time.rend());
+  const recsys::interaction_log orders[] = {permuted(by_time), permuted(by_user), permuted(reversed)};
+  const recsys::csr_matrix m = recsys::build_matrix(log);
+  std::vector<index_t> some(static_cast<std::size_t>(items));
+  std::iota(some.begin(), some.end(), 0);
+  for (item_similarity sim : {item_similarity::cosine, item_similarity::llr}) {
+    recsys::item_to_item_config c;
+    c.similarity = sim;
+    c.neighbours = 10;
+    c.min_cooccurrence = 1;
+    c.num_threads = 1;
+    recsys::item_to_item ref(c);
+    ref.fit(m);
+    for (int threads : {1, 2}) {
+      c.num_threads = threads;
+      for (const auto& l : orders) {
+        INFO("similarity " << recsys::to_string(sim) << ", threads " << threads);
+        recsys::item_to_item from_log(c);
+        from_log.fit(l);
+        REQUIRE(same_matrix(from_log.neighbours(), ref.neighbours()));
+        for (index_t u = 0; u < users; u += 7) {
+          const auto a = from_log.score(u, some), b = ref.score(u, some);
+          REQUIRE(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+        }
+      }
+    }
+  }
+}
+
 // The log conversion runs in parallel over users: every log-only setting, any thread count,
 // the same model (neighbours, histories with recency weights, seen and bought items).
 TEST_CASE("item_to_item: the log path gives the same model for 1, 2 and 3 threads", "[item_to_item]") {
