@@ -630,6 +630,31 @@ TEST_CASE("item_to_item: the log path gives the same model for 1, 2 and 3 thread
   }
 }
 
+// Logs of 65,536 events or more are scattered by blocks of events in parallel (each block its
+// own slots per bucket of users): the same model as one thread, with users in several buckets.
+TEST_CASE("item_to_item: a large log scattered by blocks gives the same model for 1, 2 and 3 threads",
+          "[item_to_item]") {
+  const int users = 3000, items = 400;  // 3000 users -> buckets of 4 users
+  const auto log = random_log(users, items, 140000, recsys::test::seed() + 29);
+  recsys::item_to_item_config c;
+  c.neighbours = 10;
+  c.num_threads = 1;
+  recsys::item_to_item one(c);
+  one.fit(log);
+  REQUIRE(one.neighbours().nonZeros() > 0);
+  for (int threads : {2, 3}) {
+    INFO("threads " << threads);
+    c.num_threads = threads;
+    recsys::item_to_item many(c);
+    many.fit(log);
+    REQUIRE(same_matrix(one.neighbours(), many.neighbours()));
+    for (index_t u = 0; u < users; u += 7) {
+      const auto s1 = one.seen_items(u), s2 = many.seen_items(u);
+      REQUIRE(std::equal(s1.begin(), s1.end(), s2.begin(), s2.end()));
+    }
+  }
+}
+
 // A pair whose weights do not sum to a finite value > 0 is an error, named as before the
 // conversion ran in parallel: the first such pair in user order, the left side before the right.
 TEST_CASE("item_to_item: a log pair whose weights sum to 0 is reported", "[item_to_item]") {

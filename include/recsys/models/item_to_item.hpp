@@ -1299,12 +1299,12 @@ class item_to_item {
 
   // The rows of a log whose every event is mined and that needs only (user, item, weight):
   // left = each user's distinct items with the sums of their events' weights, history = the
-  // same items, weight 1 (what fit(interaction_log) builds, in general, for this case). One
-  // serial pass scatters the events' (item << 32 | weight bits) keys into buckets of users;
-  // each bucket is grouped by user, and each user's keys sorted and summed in place, in
-  // parallel over buckets (a pair's weights are added in ascending order of their float bits,
-  // as build_matrix adds them); the rows are then copied together in parallel. The result does
-  // not depend on the order of the log's events or on the thread count.
+  // same items, weight 1 (what fit(interaction_log) builds, in general, for this case). The
+  // events' (item << 32 | weight bits) keys are scattered into buckets of users (in parallel
+  // over blocks of events); each bucket is grouped by user, and each user's keys sorted and
+  // summed in place, in parallel over buckets (a pair's weights are added in ascending order of
+  // their float bits, as build_matrix adds them); the rows are then copied together in
+  // parallel. The result depends neither on the order of the log's events nor on the threads.
   // @throws recsys::invalid_argument for the first (user, item) in row order whose weights do
   //         not sum to a finite value > 0.
   void plain_log_rows(const interaction_log& log, const char* where, const parallel_options& po,
@@ -1314,14 +1314,14 @@ class item_to_item {
     const index_t* user = log.users.data();
     const index_t* item = log.items.data();
     const float* weight = log.weights.data();
-    std::vector<std::int64_t> start(users + 1, 0);
-    for (std::size_t r = 0; r < n; ++r) ++start[static_cast<std::size_t>(user[r]) + 1];
-    for (std::size_t u = 0; u < users; ++u) start[u + 1] += start[u];
-    // The serial pass writes each event into its bucket of 2^shift consecutive users (at most
-    // 1024 buckets, so at most 1024 write streams: the writes stay in cache whatever the log's
-    // order; a time-ordered log scattered straight to 50,000 users costs 5x more), with the
-    // user's low bits beside the item in the key's high half. When those do not fit in 32 bits
-    // the events go straight to their users (shift 0).
+    // Events go to buckets of 2^shift consecutive users (at most 1024 buckets, so at most 1024
+    // write streams per thread: the writes stay in cache whatever the log's order; a
+    // time-ordered log scattered straight to 50,000 users costs 5x more), with the user's low
+    // bits beside the item in the key's high half; when those do not fit in 32 bits, every user
+    // is a bucket (shift 0). The scatter is a counting sort over blocks of events in parallel
+    // (each block counts its buckets, a prefix over (bucket, block) gives each block its slots,
+    // each block writes its own: the first touch of the key array is spread over the threads
+    // too, and on a VM first touches are expensive).
     int item_bits = 0;
     while (item_bits < 32 && (std::int64_t{1} << item_bits) < static_cast<std::int64_t>(log.num_items())) ++item_bits;
     int shift = 0;
@@ -1329,22 +1329,46 @@ class item_to_item {
     if (item_bits + shift > 32) shift = 0;
     const std::size_t buckets = (users + (std::size_t{1} << shift) - 1) >> shift;
     auto first_user = [&](std::size_t b) { return std::min(b << shift, users); };
+    // (one block for small logs, and when every user is a bucket: block x bucket counters)
+    const auto blocks = static_cast<std::size_t>(n < 65536 || buckets > 4096 ? 1 : std::min(16, max_threads(po)));
+    auto block_lo = [&](std::size_t q) { return n * q / blocks; };
+    parallel_options pb = po;
+    pb.chunk = 1;
+    std::vector<std::int64_t> at(blocks * buckets, 0);  // block q's count, then next slot, of bucket b
+    parallel_for(0, static_cast<std::int64_t>(blocks), pb, [&](std::int64_t q64) {
+      const auto q = static_cast<std::size_t>(q64);
+      std::int64_t* c = at.data() + q * buckets;
+      for (std::size_t r = block_lo(q); r < block_lo(q + 1); ++r) ++c[static_cast<std::uint32_t>(user[r]) >> shift];
+    });
+    std::vector<std::int64_t> bucket_start(buckets + 1, 0);
+    for (std::size_t b = 0, sum = 0; b < buckets; ++b) {
+      bucket_start[b] = static_cast<std::int64_t>(sum);
+      for (std::size_t q = 0; q < blocks; ++q) {
+        const std::int64_t c = at[q * buckets + b];
+        at[q * buckets + b] = static_cast<std::int64_t>(sum);
+        sum += static_cast<std::size_t>(c);
+      }
+    }
+    bucket_start[buckets] = static_cast<std::int64_t>(n);
     detail::buffer<std::uint64_t> keys(n);
-    {
-      std::vector<std::int64_t> next(buckets);
-      for (std::size_t b = 0; b < buckets; ++b) next[b] = start[first_user(b)];
+    parallel_for(0, static_cast<std::int64_t>(blocks), pb, [&](std::int64_t q64) {
+      const auto q = static_cast<std::size_t>(q64);
+      std::int64_t* next = at.data() + q * buckets;
       const std::uint32_t low = (std::uint32_t{1} << shift) - 1;
       std::uint64_t* k = keys.data();
-      for (std::size_t r = 0; r < n; ++r) {
+      for (std::size_t r = block_lo(q); r < block_lo(q + 1); ++r) {
         const auto u = static_cast<std::uint32_t>(user[r]);
         const std::uint32_t tag = static_cast<std::uint32_t>(item[r]) | (shift > 0 ? (u & low) << item_bits : 0u);
         k[next[u >> shift]++] = (static_cast<std::uint64_t>(tag) << 32) | std::bit_cast<std::uint32_t>(weight[r]);
       }
-    }
-    // In parallel over buckets: the bucket's keys grouped by user (a counting sort through a
-    // per-thread scratch, the user bits dropped), then per user: sort, and each run of one
-    // item -> (sum bits << 32 | item), written over the run's first keys (a run is read before
-    // anything is written at or after its start).
+    });
+    // In parallel over buckets: the bucket's keys counted and grouped by user (a counting sort
+    // through a per-thread scratch, the user bits dropped), which gives the users' offsets
+    // start[u]; then per user: sort, and each run of one item -> (sum bits << 32 | item),
+    // written over the run's first keys (a run is read before anything is written at or after
+    // its start).
+    std::vector<std::int64_t> start(users + 1);
+    start[users] = static_cast<std::int64_t>(n);
     std::vector<std::int64_t> len(users);
     std::vector<std::uint8_t> bad(users);
     const int item_bytes = detail::item_key_bytes(log.num_items());
@@ -1359,23 +1383,33 @@ class item_to_item {
     parallel_for(0, static_cast<std::int64_t>(buckets), pu, [&](std::int64_t b64, int tid) {
       const auto b = static_cast<std::size_t>(b64);
       const std::size_t u0 = first_user(b), u1 = first_user(b + 1);
+      const std::int64_t lo = bucket_start[b], hi = bucket_start[b + 1];
       scratch_t& sc = scratch[static_cast<std::size_t>(tid)];
       if (shift > 0) {
-        const std::int64_t lo = start[u0], hi = start[u1];
+        sc.next.assign(u1 - u0, 0);
+        for (std::int64_t e = lo; e < hi; ++e)
+          ++sc.next[static_cast<std::uint32_t>(keys[static_cast<std::size_t>(e)] >> 32) >> item_bits];
+        std::int64_t sum = lo;
+        for (std::size_t u = u0; u < u1; ++u) {
+          start[u] = sum;
+          const std::int64_t c = sc.next[u - u0];
+          sc.next[u - u0] = sum - lo;
+          sum += c;
+        }
         sc.bucket.resize(static_cast<std::size_t>(hi - lo));
-        sc.next.assign(start.begin() + static_cast<std::ptrdiff_t>(u0), start.begin() + static_cast<std::ptrdiff_t>(u1));
         for (std::int64_t e = lo; e < hi; ++e) {
           const std::uint64_t key = keys[static_cast<std::size_t>(e)];
           const auto tag = static_cast<std::uint32_t>(key >> 32);
-          const std::int64_t at = sc.next[tag >> item_bits]++;
-          sc.bucket[static_cast<std::size_t>(at - lo)] =
+          sc.bucket[static_cast<std::size_t>(sc.next[tag >> item_bits]++)] =
               (static_cast<std::uint64_t>(tag & item_mask) << 32) | static_cast<std::uint32_t>(key);
         }
         std::copy(sc.bucket.begin(), sc.bucket.end(), keys.begin() + lo);
+      } else if (u0 < u1) {
+        start[u0] = lo;  // a bucket is one user
       }
       for (std::size_t u = u0; u < u1; ++u) {
         std::uint64_t* const k = keys.data() + start[u];
-        const auto m = static_cast<std::size_t>(start[u + 1] - start[u]);
+        const auto m = static_cast<std::size_t>((u + 1 < u1 ? start[u + 1] : hi) - start[u]);
         if (!std::is_sorted(k, k + m)) detail::sort_item_keys(k, m, item_bytes, sc.sort);
         std::size_t out = 0;
         bool any_bad = false;
