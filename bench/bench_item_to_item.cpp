@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 // Item-to-item mining speed on the shared synthetic benchmark set (synthetic_config::benchmark():
-// 50k users x 20k items x 2M events; 1M baskets), top-50 neighbours:
-//   - fit time and pair visits / s per score and thread count (implicit 0.7.3 fits its cosine and
-//     BM25 item-item models on the same set in about 0.6 s on this machine class);
+// 50k users x 20k items x 2M events, = `recsys generate --preset benchmark`; 1M baskets), top-50
+// neighbours unless said otherwise:
+//   - fit time and pair visits / s per score and thread count;
 //   - 1M baskets ("frequently bought together", LLR) and pair association rules;
 //   - new vs old: each iteration fits with the library and with the pre-i2i-speed path kept in
 //     baseline_item_to_item.hpp, process CPU of each measured separately (old_over_new is the
 //     same-run ratio; same_result = 1 when both neighbour matrices are bitwise equal);
 //   - the sparse row-by-row product against the naive dense reference (dense X, X^T X by Eigen's
-//     GEMM, a heap per row) on a reduced set where the dense matrices fit, ratio in the same run.
+//     GEMM, a heap per row) on a reduced set where the dense matrices fit, ratio in the same run;
+//   - the log path against the matrix path (issue 16): fit(interaction_log), the item-knn
+//     recipe's fit (what `recsys train` times) and fit(csr_matrix) of the matrix built from the
+//     same log beforehand, alternating in every iteration, with K = 20 (implicit's default) and
+//     min co-occurrence 1 (implicit has no minimum): the setting docs/item-to-item.md compares
+//     with implicit's fits on this same set; log_over_matrix / recipe_over_matrix are the
+//     same-run ratios.
 // RECSYS_BENCH_SMOKE=1 shrinks every input.
+#include <recsys/data/matrix.hpp>
 #include <recsys/data/synthetic.hpp>
 #include <recsys/detail/select.hpp>
 #include <recsys/models/item_to_item.hpp>
+#include <recsys/recipes.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -23,6 +31,8 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace {
@@ -52,6 +62,18 @@ recsys::csr_matrix counts_of(const recsys::interaction_log& log) {
 
 const recsys::csr_matrix& user_items() {
   static const recsys::csr_matrix m = counts_of(recsys::generate_interactions(benchmark_set()));
+  return m;
+}
+
+// The benchmark set as a log (what `recsys generate --preset benchmark` writes), and the
+// matrix build_matrix makes of it (the log's weights summed per user and item).
+const recsys::interaction_log& benchmark_log() {
+  static const recsys::interaction_log log = recsys::generate_interactions(benchmark_set());
+  return log;
+}
+
+const recsys::csr_matrix& benchmark_log_matrix() {
+  static const recsys::csr_matrix m = recsys::build_matrix(benchmark_log());
   return m;
 }
 
@@ -258,6 +280,80 @@ void BM_association_rules_baskets(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(b.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_association_rules_baskets)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The log path against the matrix path on the same data, in the same iteration: fit(log),
+// the item-knn recipe's fit(log) (what `recsys train` reports as its fit time: conversion,
+// mining, the id maps and the training summary) and fit(matrix) of the matrix built from the
+// log before the loop (the conversion a caller of fit(csr_matrix) did beforehand is not timed).
+// The order is mirrored (matrix, log, recipe, recipe, log, matrix) so that no path always finds
+// the allocator warm. *_wall_ms are wall clock per fit, *_cpu_ms process CPU per fit;
+// log_over_matrix and recipe_over_matrix are ratios of wall clock, *_cpu of CPU;
+// same_result = 1 when all three neighbour matrices are bitwise equal.
+// Args: similarity index, threads.
+void BM_log_vs_matrix(benchmark::State& state) {
+  const recsys::interaction_log& log = benchmark_log();
+  const recsys::csr_matrix& x = benchmark_log_matrix();
+  recsys::item_to_item_config c;
+  c.similarity = recsys::all_item_similarities[static_cast<std::size_t>(state.range(0))];
+  c.num_threads = static_cast<int>(state.range(1));
+  c.neighbours = 20;
+  c.min_cooccurrence = 1;
+  recsys::item_to_item from_matrix(c), from_log(c);
+  const recsys::param_map params = {{"similarity", std::string(recsys::to_string(c.similarity))},
+                                    {"neighbours", std::to_string(c.neighbours)},
+                                    {"min_cooccurrence", std::to_string(c.min_cooccurrence)},
+                                    {"num_threads", std::to_string(c.num_threads)}};
+  const std::unique_ptr<recsys::model> recipe = recsys::make_model("item-knn", params);
+  struct timing {
+    double wall = 0, cpu = 0;
+  };
+  timing t_matrix, t_log, t_recipe;
+  auto timed = [](timing& t, auto&& fit) {
+    const auto w0 = std::chrono::steady_clock::now();
+    const double c0 = process_cpu_seconds();
+    fit();
+    t.cpu += process_cpu_seconds() - c0;
+    t.wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  };
+  auto fit_matrix = [&] { timed(t_matrix, [&] { from_matrix.fit(x); }); };
+  auto fit_log = [&] { timed(t_log, [&] { from_log.fit(log); }); };
+  auto fit_recipe = [&] { timed(t_recipe, [&] { recipe->fit(log, {}); }); };
+  bool same = true;
+  for (auto _ : state) {
+    fit_matrix();
+    fit_log();
+    fit_recipe();
+    fit_recipe();
+    fit_log();
+    fit_matrix();
+    const auto* knn = dynamic_cast<const recsys::detail::recipe_model<recsys::item_to_item, recsys::item_to_item_config,
+                                                                      recsys::detail::fit_on_log>*>(recipe.get());
+    same = same && knn != nullptr && same_matrix(from_log.neighbours(), from_matrix.neighbours()) &&
+           same_matrix(knn->get().neighbours(), from_matrix.neighbours());
+  }
+  const double n = 2.0 * static_cast<double>(state.iterations());
+  state.counters["matrix_wall_ms"] = 1e3 * t_matrix.wall / n;
+  state.counters["log_wall_ms"] = 1e3 * t_log.wall / n;
+  state.counters["recipe_wall_ms"] = 1e3 * t_recipe.wall / n;
+  state.counters["matrix_cpu_ms"] = 1e3 * t_matrix.cpu / n;
+  state.counters["log_cpu_ms"] = 1e3 * t_log.cpu / n;
+  state.counters["recipe_cpu_ms"] = 1e3 * t_recipe.cpu / n;
+  state.counters["log_over_matrix"] = t_log.wall / t_matrix.wall;
+  state.counters["recipe_over_matrix"] = t_recipe.wall / t_matrix.wall;
+  state.counters["log_over_matrix_cpu"] = t_log.cpu / t_matrix.cpu;
+  state.counters["recipe_over_matrix_cpu"] = t_recipe.cpu / t_matrix.cpu;
+  state.counters["same_result"] = same ? 1.0 : 0.0;
+  state.counters["events"] = static_cast<double>(log.size());
+  state.counters["nnz"] = static_cast<double>(x.nonZeros());
+  state.SetLabel(std::string(recsys::to_string(c.similarity)));
+}
+BENCHMARK(BM_log_vs_matrix)
+    ->ArgNames({"sim", "threads"})
+    ->Args({sim_index(recsys::item_similarity::cosine), 2})
+    ->Args({sim_index(recsys::item_similarity::bm25), 2})
+    ->Args({sim_index(recsys::item_similarity::cosine), 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The naive dense reference of the cosine top-K: dense X, C = X^T X by GEMM, scaled by the
 // norms, a heap per row. Returns the entries kept (to defeat dead-code elimination).

@@ -6,6 +6,8 @@
 
 #include "recsys_test.hpp"
 
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,55 @@ TEST_CASE("interaction_log adds events, tracks optional columns and reports", "[
   CHECK_THROWS_AS(log.subset({true}), recsys::invalid_argument);
   CHECK_THROWS_AS(log.add_indexed(5, 0, 1), recsys::invalid_argument);
   CHECK_THROWS_AS(log.add_indexed(0, 0, 1, -1, 0.f, -1, std::nanf("")), recsys::invalid_argument);
+}
+
+// validate() first checks every row in one branch-free pass and reports only when something is
+// wrong: the report must still name the first bad row, whatever the column.
+TEST_CASE("interaction_log::validate reports the first violation", "[interaction_log]") {
+  recsys::interaction_log log;
+  for (int r = 0; r < 100; ++r)
+    log.add(std::string("u") + std::to_string(r % 7), std::string("i") + std::to_string(r % 11), r,
+            r % 2 ? "view" : "buy", 1.0f, std::string("s") + std::to_string(r % 3));
+  REQUIRE_NOTHROW(log.validate());
+  auto message = [](const recsys::interaction_log& l) {
+    try {
+      l.validate();
+    } catch (const recsys::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no exception");
+  };
+  auto bad = log;
+  bad.users[40] = 7;  // one past the last user
+  bad.items[60] = -2;
+  CHECK(message(bad).find("row 40: user index 7 out of range") != std::string::npos);
+  bad = log;
+  bad.items[60] = -1;
+  bad.weights[70] = std::numeric_limits<float>::infinity();
+  CHECK(message(bad).find("row 60: item index -1 out of range") != std::string::npos);
+  bad = log;
+  bad.event_types[5] = 2;  // two event types
+  CHECK(message(bad).find("row 5: event type index out of range") != std::string::npos);
+  bad = log;
+  bad.event_types[5] = -2;
+  CHECK(message(bad).find("row 5: event type index out of range") != std::string::npos);
+  bad = log;
+  bad.event_types[5] = -1;  // absent: allowed
+  bad.sessions[9] = -1;
+  CHECK_NOTHROW(bad.validate());
+  bad.sessions[99] = 3;
+  CHECK(message(bad).find("row 99: session index out of range") != std::string::npos);
+  bad = log;
+  bad.weights[70] = std::nanf("");
+  CHECK(message(bad).find("row 70: weight") != std::string::npos);
+  bad = log;
+  bad.weights[71] = -std::numeric_limits<float>::infinity();
+  CHECK(message(bad).find("row 71: weight") != std::string::npos);
+  bad = log;
+  bad.weights[72] = -std::numeric_limits<float>::max();  // finite: allowed
+  CHECK_NOTHROW(bad.validate());
+  bad.timestamps.pop_back();
+  CHECK(message(bad).find("columns have different lengths") != std::string::npos);
 }
 
 TEST_CASE("build_sessions cuts users' events at inactivity gaps", "[sessions]") {

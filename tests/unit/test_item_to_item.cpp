@@ -2,6 +2,7 @@
 // Item-to-item mining: the sparse row-by-row product against a dense X^T X reference for every
 // score and every source mode, hand-computed LLR / lift, planted pairs, pruning, determinism,
 // queries and fallbacks, association rules, settings and the registry entries.
+#include <recsys/data/matrix.hpp>
 #include <recsys/data/synthetic.hpp>
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/random.hpp>
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <numeric>
 #include <set>
 #include <sstream>
 #include <string>
@@ -457,6 +459,229 @@ TEST_CASE("item_to_item: matrix, basket and session sources agree with the log p
   }
 }
 
+// The recipes fit from the log; fitting from the matrix built from that log must give the same
+// model, bit for bit: the conversion sums a pair's weights in build_matrix's order.
+TEST_CASE("item_to_item: fit(log) and fit(build_matrix(log)) give identical models", "[item_to_item]") {
+  const int users = 400, items = 120;
+  recsys::interaction_log log = random_log(users, items, 9000, recsys::test::seed() + 11);
+  // weights far apart in magnitude, so that the order of a pair's sum matters for its last bit
+  recsys::rng g(recsys::test::seed() + 12, recsys::stream_tag("test.item_to_item.weights"));
+  const float pool[] = {1.0f, 2.0f, 0.1f, 3.3e-9f, 7.25f, 1.0e7f + 1.0f, 0.3f, 1.5e-3f};
+  for (float& w : log.weights) w = pool[g.uniform_index(8)];
+  for (int e = 0; e < 300; ++e) {  // plenty of repeated (user, item) pairs
+    const std::size_t r = g.uniform_index(static_cast<std::uint32_t>(log.size()));
+    log.add_indexed(log.users[r], log.items[r], log.timestamps[r] + 60, log.event_types[r],
+                    std::numeric_limits<float>::quiet_NaN(), recsys::invalid_index, pool[g.uniform_index(8)]);
+  }
+  recsys::matrix_options mo;
+  mo.num_threads = 1;
+  const recsys::csr_matrix m = recsys::build_matrix(log, mo);
+  REQUIRE(static_cast<std::size_t>(m.nonZeros()) < log.size());  // duplicates were summed
+  const std::vector<recsys::item_to_item_config> configs = [] {
+    std::vector<recsys::item_to_item_config> v;
+    for (item_similarity sim : recsys::all_item_similarities)
+      for (std::int64_t min_count : {1, 3}) {
+        recsys::item_to_item_config c;
+        c.similarity = sim;
+        c.neighbours = 9;
+        c.min_cooccurrence = min_count;
+        v.push_back(c);
+      }
+    v.push_back(recsys::item_to_item_config::sims());  // with percentile pruning
+    recsys::item_to_item_config capped;
+    capped.max_row_length = 12;
+    capped.similarity = item_similarity::bm25;
+    v.push_back(capped);
+    return v;
+  }();
+  for (recsys::item_to_item_config c : configs)
+    for (int threads : {1, 2, 3}) {
+      // every event type named: the same events, through the general (event-type) conversion
+      const bool all_types = threads == 3;
+      INFO("similarity " << recsys::to_string(c.similarity) << ", min count " << c.min_cooccurrence << ", threads "
+                         << threads << (all_types ? ", event_types = all" : ""));
+      c.num_threads = threads;
+      recsys::item_to_item_config lc = c;
+      if (all_types) lc.event_types = {"purchase", "view"};
+      recsys::item_to_item from_log(lc), from_matrix(c);
+      from_log.fit(log);
+      from_matrix.fit(m);
+      REQUIRE(from_log.neighbours().nonZeros() > 0);
+      REQUIRE(same_matrix(from_log.neighbours(), from_matrix.neighbours()));
+      REQUIRE(std::equal(from_log.popularity().begin(), from_log.popularity().end(), from_matrix.popularity().begin(),
+                         from_matrix.popularity().end()));
+      REQUIRE(std::equal(from_log.popular_items().begin(), from_log.popular_items().end(),
+                         from_matrix.popular_items().begin(), from_matrix.popular_items().end()));
+      const auto& a = from_log.stats();
+      const auto& b = from_matrix.stats();
+      CHECK(std::tie(a.transactions, a.transactions_mined, a.transactions_short, a.transactions_long,
+                     a.transactions_capped, a.items_active, a.items_mined, a.items_rare, a.items_popular, a.pair_visits,
+                     a.items_with_neighbours, a.neighbour_entries) ==
+            std::tie(b.transactions, b.transactions_mined, b.transactions_short, b.transactions_long,
+                     b.transactions_capped, b.items_active, b.items_mined, b.items_rare, b.items_popular, b.pair_visits,
+                     b.items_with_neighbours, b.neighbour_entries));
+      // the histories: the same items, weight 1 each
+      REQUIRE(from_log.num_users() == from_matrix.num_users());
+      std::vector<index_t> all(static_cast<std::size_t>(items));
+      std::iota(all.begin(), all.end(), 0);
+      for (index_t u = 0; u < users; ++u) {
+        const auto sl = from_log.seen_items(u), sm = from_matrix.seen_items(u);
+        REQUIRE(std::equal(sl.begin(), sl.end(), sm.begin(), sm.end()));
+        const auto xl = from_log.score(u, all), xm = from_matrix.score(u, all);
+        REQUIRE(std::memcmp(xl.data(), xm.data(), xl.size() * sizeof(float)) == 0);
+        REQUIRE(from_log.recommend(u, 5) == from_matrix.recommend(u, 5));
+      }
+    }
+}
+
+// More than 1024 users: the conversion scatters the events into buckets of users first. The
+// model must not depend on the order of the log's events (time order, user order, shuffled).
+TEST_CASE("item_to_item: fit(log) with many users, in any event order", "[item_to_item]") {
+  const int users = 5000, items = 300;
+  const auto log = random_log(users, items, 60000, recsys::test::seed() + 17);
+  auto permuted = [&](std::vector<std::size_t> perm) {
+    recsys::interaction_log out;
+    out.user_ids = log.user_ids;
+    out.item_ids = log.item_ids;
+    out.event_type_names = log.event_type_names;
+    for (std::size_t r : perm)
+      out.add_indexed(log.users[r], log.items[r], log.timestamps[r], log.event_types[r], log.event_values[r],
+                      log.sessions[r], log.weights[r]);
+    return out;
+  };
+  std::vector<std::size_t> by_time(log.size());
+  std::iota(by_time.begin(), by_time.end(), 0);
+  std::stable_sort(by_time.begin(), by_time.end(),
+                   [&](std::size_t a, std::size_t b) { return log.timestamps[a] < log.timestamps[b]; });
+  std::vector<std::size_t> by_user = by_time;
+  std::stable_sort(by_user.begin(), by_user.end(),
+                   [&](std::size_t a, std::size_t b) { return log.users[a] < log.users[b]; });
+  std::vector<std::size_t> reversed(by_time.rbegin(), by_time.rend());
+  const recsys::interaction_log orders[] = {permuted(by_time), permuted(by_user), permuted(reversed)};
+  const recsys::csr_matrix m = recsys::build_matrix(log);
+  std::vector<index_t> some(static_cast<std::size_t>(items));
+  std::iota(some.begin(), some.end(), 0);
+  for (item_similarity sim : {item_similarity::cosine, item_similarity::llr}) {
+    recsys::item_to_item_config c;
+    c.similarity = sim;
+    c.neighbours = 10;
+    c.min_cooccurrence = 1;
+    c.num_threads = 1;
+    recsys::item_to_item ref(c);
+    ref.fit(m);
+    for (int threads : {1, 2}) {
+      c.num_threads = threads;
+      for (const auto& l : orders) {
+        INFO("similarity " << recsys::to_string(sim) << ", threads " << threads);
+        recsys::item_to_item from_log(c);
+        from_log.fit(l);
+        REQUIRE(same_matrix(from_log.neighbours(), ref.neighbours()));
+        for (index_t u = 0; u < users; u += 7) {
+          const auto a = from_log.score(u, some), b = ref.score(u, some);
+          REQUIRE(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+        }
+      }
+    }
+  }
+}
+
+// The log conversion runs in parallel over users: every log-only setting, any thread count,
+// the same model (neighbours, histories with recency weights, seen and bought items).
+TEST_CASE("item_to_item: the log path gives the same model for 1, 2 and 3 threads", "[item_to_item]") {
+  const int users = 700, items = 90;
+  const auto log = random_log(users, items, 12000, recsys::test::seed() + 13);
+  std::vector<index_t> all(static_cast<std::size_t>(items));
+  std::iota(all.begin(), all.end(), 0);
+  auto configure = [](recsys::item_to_item_config& c, int variant) {
+    c.similarity = variant % 2 ? item_similarity::llr : item_similarity::cosine;
+    c.neighbours = 8;
+    c.min_cooccurrence = variant % 3 == 0 ? 1 : 2;
+    c.recency_half_life = variant >= 2 ? 2.0 * 86400 : 0.0;
+    if (variant == 1 || variant >= 4) c.exclude_event_types = {"purchase"};
+    if (variant == 3 || variant == 5) {
+      c.event_types = {"view"};
+      c.cross_event_types = {"purchase"};
+    }
+    if (variant >= 4) c.time_window = 86400;
+    if (variant == 5) c.forward_only = true;
+  };
+  for (int variant = 0; variant < 6; ++variant) {
+    recsys::item_to_item_config c;
+    configure(c, variant);
+    c.num_threads = 1;
+    recsys::item_to_item one(c);
+    one.fit(log);
+    REQUIRE(one.neighbours().nonZeros() > 0);
+    for (int threads : {2, 3}) {
+      INFO("variant " << variant << ", threads " << threads);
+      c.num_threads = threads;
+      recsys::item_to_item many(c);
+      many.fit(log);
+      REQUIRE(same_matrix(one.neighbours(), many.neighbours()));
+      CHECK(one.stats().pair_visits == many.stats().pair_visits);
+      for (index_t u = 0; u < users; ++u) {
+        const auto s1 = one.seen_items(u), s2 = many.seen_items(u);
+        REQUIRE(std::equal(s1.begin(), s1.end(), s2.begin(), s2.end()));
+        const auto x1 = one.score(u, all), x2 = many.score(u, all);
+        REQUIRE(std::memcmp(x1.data(), x2.data(), x1.size() * sizeof(float)) == 0);
+        REQUIRE(one.also_viewed(u, u % items, 6) == many.also_viewed(u, u % items, 6));
+      }
+    }
+  }
+}
+
+// Logs of 65,536 events or more are scattered by blocks of events in parallel (each block its
+// own slots per bucket of users): the same model as one thread, with users in several buckets.
+TEST_CASE("item_to_item: a large log scattered by blocks gives the same model for 1, 2 and 3 threads",
+          "[item_to_item]") {
+  const int users = 3000, items = 400;  // 3000 users -> buckets of 4 users
+  const auto log = random_log(users, items, 140000, recsys::test::seed() + 29);
+  recsys::item_to_item_config c;
+  c.neighbours = 10;
+  c.num_threads = 1;
+  recsys::item_to_item one(c);
+  one.fit(log);
+  REQUIRE(one.neighbours().nonZeros() > 0);
+  for (int threads : {2, 3}) {
+    INFO("threads " << threads);
+    c.num_threads = threads;
+    recsys::item_to_item many(c);
+    many.fit(log);
+    REQUIRE(same_matrix(one.neighbours(), many.neighbours()));
+    for (index_t u = 0; u < users; u += 7) {
+      const auto s1 = one.seen_items(u), s2 = many.seen_items(u);
+      REQUIRE(std::equal(s1.begin(), s1.end(), s2.begin(), s2.end()));
+    }
+  }
+}
+
+// A pair whose weights do not sum to a finite value > 0 is an error, named as before the
+// conversion ran in parallel: the first such pair in user order, the left side before the right.
+TEST_CASE("item_to_item: a log pair whose weights sum to 0 is reported", "[item_to_item]") {
+  recsys::interaction_log log;
+  for (int u = 0; u < 300; ++u) log.user_ids.insert(name("u", u));
+  for (int i = 0; i < 4; ++i) log.item_ids.insert(name("i", i));
+  for (index_t u = 0; u < 300; ++u)
+    for (index_t i = 0; i < 4; ++i) log.add_indexed(u, i, 10 * i);
+  log.add_indexed(250, 3, 99, recsys::invalid_index, std::numeric_limits<float>::quiet_NaN(), recsys::invalid_index,
+                  -1.0f);  // user 250's item 3: 1 - 1 = 0
+  log.add_indexed(270, 1, 99, recsys::invalid_index, std::numeric_limits<float>::quiet_NaN(), recsys::invalid_index,
+                  -4.0f);  // user 270's item 1: 1 - 4 = -3
+  for (int threads : {1, 2}) {
+    recsys::item_to_item_config c;
+    c.num_threads = threads;
+    c.recency_half_life = threads == 2 ? 3600.0 : 0.0;  // the general conversion, and the plain one
+    try {
+      recsys::item_to_item(c).fit(log);
+      FAIL("expected an exception");
+    } catch (const recsys::invalid_argument& e) {
+      const std::string what = e.what();
+      CHECK(what.find("sum to 0 for a user") != std::string::npos);
+      CHECK(what.find("(item 3)") != std::string::npos);
+    }
+  }
+}
+
 // =============================================================================================
 // Hand-computed values
 
@@ -894,6 +1119,30 @@ TEST_CASE("item_to_item: parallel preparation and top-K selection equal the seri
       FAIL("no exception");
     } catch (const recsys::invalid_argument& e) {
       CHECK(std::string(e.what()).find("entry (1, 3)") != std::string::npos);
+    }
+  }
+
+  // the log conversion's key sort (radix on the item bytes, then repeated items by payload)
+  // == std::sort, for short and long rows, every item width, many repeats
+  std::vector<std::uint64_t> scratch;
+  recsys::rng g(recsys::test::seed() + 21, recsys::stream_tag("test.item_to_item.sort_keys"));
+  for (const index_t items : {index_t{3}, index_t{200}, index_t{256}, index_t{257}, index_t{20000},
+                              index_t{70000}, index_t{20000000}, std::numeric_limits<index_t>::max()}) {
+    const int bytes = d::item_key_bytes(items);
+    CHECK((bytes == 4 || (std::int64_t{1} << (8 * bytes)) >= static_cast<std::int64_t>(items)));
+    for (std::size_t m : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{40}, std::size_t{300},
+                          std::size_t{5000}}) {
+      INFO(items << " items, " << m << " keys");
+      std::vector<std::uint64_t> k(m);
+      const auto distinct = static_cast<std::uint32_t>(std::min<std::int64_t>(items, 1 + static_cast<std::int64_t>(m / 3)));
+      std::vector<std::uint32_t> pick(distinct);  // a few items, spread over the whole range
+      for (auto& p : pick) p = g.uniform_index(static_cast<std::uint32_t>(items));
+      for (auto& key : k)
+        key = (std::uint64_t{pick[g.uniform_index(distinct)]} << 32) | g.uniform_index(4);  // repeated payloads too
+      std::vector<std::uint64_t> ref = k;
+      std::sort(ref.begin(), ref.end());
+      d::sort_item_keys(k.data(), k.size(), bytes, scratch);
+      REQUIRE(k == ref);
     }
   }
 }

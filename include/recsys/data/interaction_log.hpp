@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -214,6 +215,27 @@ struct interaction_log {
     RECSYS_REQUIRE(items.size() == n && timestamps.size() == n && event_types.size() == n &&
                        event_values.size() == n && sessions.size() == n && weights.size() == n,
                    "interaction_log::validate", "columns have different lengths");
+    // one branch-free pass over the columns (the usual case: nothing to report, and it
+    // vectorises), then the row-by-row checks with their messages only when something is wrong
+    {
+      const auto nu = static_cast<std::uint32_t>(num_users()), ni = static_cast<std::uint32_t>(num_items());
+      const auto nt = static_cast<std::uint32_t>(event_type_names.size()) + 1u;  // -1 .. size-1, shifted by 1
+      const auto ns = static_cast<std::uint32_t>(session_ids.size()) + 1u;
+      const index_t* u = users.data();
+      const index_t* i = items.data();
+      const index_t* t = event_types.data();
+      const index_t* s = sessions.data();
+      const float* w = weights.data();
+      bool ok = true;
+      for (std::size_t r = 0; r < n; ++r) {
+        std::uint32_t bits;
+        std::memcpy(&bits, w + r, sizeof bits);
+        ok &= (static_cast<std::uint32_t>(u[r]) < nu) & (static_cast<std::uint32_t>(i[r]) < ni) &
+              (static_cast<std::uint32_t>(t[r]) + 1u < nt) & (static_cast<std::uint32_t>(s[r]) + 1u < ns) &
+              ((bits & 0x7f800000u) != 0x7f800000u);  // finite
+      }
+      if (ok) return;
+    }
     for (std::size_t r = 0; r < n; ++r) {
       RECSYS_REQUIRE(users[r] >= 0 && users[r] < num_users(), "interaction_log::validate", "row ", r,
                      ": user index ", users[r], " out of range");

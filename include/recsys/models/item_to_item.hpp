@@ -549,7 +549,7 @@ struct item_to_item_stats {
   std::int64_t pair_visits = 0;  ///< accumulation steps of the sparse product
   std::int64_t items_with_neighbours = 0;
   std::int64_t neighbour_entries = 0;  ///< non-zeros of neighbours()
-  double seconds = 0.0;                ///< wall time of the fit
+  double seconds = 0.0;                ///< wall time of the fit (input conversion included)
 };
 
 /// Item-to-item neighbours mined from co-occurrence, with the queries of SIMS, "frequently bought
@@ -593,6 +593,7 @@ class item_to_item {
   ///         range, or a log-only setting (event types, time window, recency).
   /// @throws recsys::cancelled if job.cancel is set (the model is unchanged).
   void fit(const basket_data& baskets, const job_control& job = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
     constexpr const char* where = "item_to_item::fit(basket_data)";
     config_.validate();
     require_no_log_settings(where, false);
@@ -621,13 +622,14 @@ class item_to_item {
     fitted_state s;
     s.num_items = x.cols;
     s.num_users = 0;
-    mine(std::move(x), {}, false, {}, false, s, job);
+    mine(std::move(x), {}, false, {}, false, s, job, t0);
   }
 
   /// Mines sessions: transactions = sessions, value of an item = its occurrences in the session.
   /// time_window and forward_only apply to the sessions' timestamps.
   /// @throws as fit(basket_data); event types and recency are log-only settings.
   void fit(const session_data& sessions, const job_control& job = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
     constexpr const char* where = "item_to_item::fit(session_data)";
     config_.validate();
     require_no_log_settings(where, true);
@@ -660,7 +662,7 @@ class item_to_item {
     fitted_state st;
     st.num_items = x.cols;
     st.num_users = 0;
-    mine(std::move(x), {}, false, std::move(ev), timed, st, job);
+    mine(std::move(x), {}, false, std::move(ev), timed, st, job, t0);
   }
 
   /// Mines user histories from a user x item matrix: transactions = rows (users), value = the
@@ -668,6 +670,7 @@ class item_to_item {
   /// recommend() (weight 1 per item).
   /// @throws recsys::invalid_argument for a negative or non-finite entry, or as fit(basket_data).
   void fit(const csr_matrix& user_items, const job_control& job = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
     constexpr const char* where = "item_to_item::fit(csr_matrix)";
     config_.validate();
     require_no_log_settings(where, false);
@@ -676,17 +679,21 @@ class item_to_item {
     s.num_items = static_cast<index_t>(user_items.cols());
     s.num_users = static_cast<index_t>(user_items.rows());
     detail::incidence x = convert_rows(user_items, where, s.history);
-    mine(std::move(x), {}, false, {}, false, s, job);
+    mine(std::move(x), {}, false, {}, false, s, job, t0);
   }
 
   /// Mines user histories from a log: transactions = users; events filtered by event_types,
   /// cross-occurrence when cross_event_types is set, time_window / forward_only on the event
-  /// timestamps; value of (user, item) = the sum of the events' weights. Keeps the histories
-  /// (with recency weights) for recommend(), and the exclude_event_types items for also_viewed().
+  /// timestamps; value of (user, item) = the sum of the events' weights (added in double in
+  /// build_matrix's order, so without log-only settings the model equals fit(build_matrix(log)),
+  /// bit for bit). Keeps the histories (with recency weights) for recommend(), and the
+  /// exclude_event_types items for also_viewed(). The conversion from the log runs in parallel
+  /// over users (config.num_threads) and costs a few percent of the mining (docs/item-to-item.md).
   /// @throws recsys::invalid_argument for a bad config or log, an event type in event_types /
   ///         cross_event_types the log does not have, no selected event, or a selected
   ///         (user, item) whose weights do not sum to a finite value > 0.
   void fit(const interaction_log& log, const job_control& job = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
     constexpr const char* where = "item_to_item::fit(interaction_log)";
     config_.validate();
     log.validate();
@@ -713,34 +720,102 @@ class item_to_item {
     const std::vector<char> bought_types = type_mask(config_.exclude_event_types, false);
     const bool all_left = config_.event_types.empty();
     auto in = [](const std::vector<char>& mask, index_t t) { return t >= 0 && mask[static_cast<std::size_t>(t)] != 0; };
-
-    // events grouped by user, in log order (counting sort)
+    const bool recency = config_.recency_half_life > 0.0;
+    const bool any_bought = std::find(bought_types.begin(), bought_types.end(), 1) != bought_types.end();
     const auto users = static_cast<std::size_t>(log.num_users());
+    parallel_options po;
+    po.num_threads = config_.num_threads;
+
+    // Every event mined and nothing but (user, item, weight) needed (the recipes' defaults):
+    // the rows straight from the columns.
+    if (all_left && !cross && !timed && !recency && !any_bought) {
+      RECSYS_REQUIRE(!log.empty(), where, "no event of the selected event types in the log (0 events)");
+      detail::incidence left, history;
+      plain_log_rows(log, where, po, left, history);
+      fitted_state s;
+      s.num_items = log.num_items();
+      s.num_users = log.num_users();
+      s.history = std::move(history);
+      s.bought.cols = s.num_items;
+      s.bought.ptr.assign(users + 1, 0);  // no event of the bought types: every row empty
+      s.has_bought_types = !config_.exclude_event_types.empty();
+      job.cancel.throw_if_cancelled();
+      mine(std::move(left), {}, false, {}, false, s, job, t0);
+      return;
+    }
+
+    // events grouped by user, in log order (counting sort; serial: a few ms, less than a
+    // parallel region costs when the machine is shared)
     std::vector<std::int64_t> start(users + 1, 0);
     for (index_t u : log.users) ++start[static_cast<std::size_t>(u) + 1];
     for (std::size_t u = 0; u < users; ++u) start[u + 1] += start[u];
-    std::vector<std::size_t> order(log.size());
+    detail::buffer<std::size_t> order(log.size());
     {
       std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+      const index_t* user = log.users.data();
       for (std::size_t r = 0; r < log.size(); ++r)
-        order[static_cast<std::size_t>(next[static_cast<std::size_t>(log.users[r])]++)] = r;
+        order[static_cast<std::size_t>(next[static_cast<std::size_t>(user[r])]++)] = r;
     }
+    job.cancel.throw_if_cancelled();
 
+    // Each user's rows, in parallel over users, written at the user's own event offsets
+    // start[u] of "wide" arrays (a user has at most as many entries of each kind as events),
+    // then copied together. Per user (the same rows as incidence::push_row of the user's events
+    // in log order gives): left / right = the user's distinct items of the query / neighbour
+    // side with the sum of their events' weights (summed in double in ascending order of the
+    // weights' float bits, as build_matrix sums duplicates, so fit(log) and
+    // fit(build_matrix(log)) see the same values); history = the left items, weight 1 or the
+    // recency of the user's last event on the item; seen / bought = distinct items, value 1;
+    // the timed events sorted by time, then item (stable).
     const index_t items = log.num_items();
-    detail::incidence left, right, history, seen, bought;
-    for (auto* x : {&left, &right, &history, &seen, &bought}) x->cols = items;
-    detail::timed_events ev;
-    std::vector<std::pair<index_t, float>> lrow, rrow, hrow, srow, brow;
-    std::vector<std::pair<index_t, timestamp_t>> last_seen;
-    std::vector<detail::raw_event> raw;
-    std::int64_t selected = 0;
-    for (std::size_t u = 0; u < users; ++u) {
-      lrow.clear();
-      rrow.clear();
-      srow.clear();
-      brow.clear();
-      raw.clear();
-      last_seen.clear();
+    const std::size_t n = log.size();
+    const int item_bytes = detail::item_key_bytes(items);
+    detail::buffer<index_t> w_left_idx(n), w_right_idx(cross ? n : 0), w_seen_idx(cross ? n : 0),
+        w_bought_idx(any_bought ? n : 0), w_ev_item(timed ? n : 0);
+    detail::buffer<float> w_left_val(n), w_right_val(cross ? n : 0), w_hist_val(recency ? n : 0);
+    detail::buffer<timestamp_t> w_ev_time(timed ? n : 0);
+    detail::buffer<std::uint8_t> w_ev_side(timed ? n : 0);
+    // per user: entries of left, right, seen, bought, timed events; selected events
+    std::vector<std::array<std::int64_t, 5>> len(users);
+    std::vector<std::int64_t> selected_of(users);
+    std::vector<std::uint8_t> bad_sum(users);  // bit 1: a left sum is not finite > 0, bit 2: a right one
+    struct scratch {
+      std::vector<std::uint64_t> left, right;  // (item << 32) | weight bits
+      std::vector<std::uint64_t> sort_scratch;
+      std::vector<index_t> seen, bought;
+      std::vector<std::pair<index_t, timestamp_t>> last_seen;
+      std::vector<detail::raw_event> raw;
+    };
+    std::vector<scratch> scratches(static_cast<std::size_t>(max_threads(po)));
+    // sorted (item, weight bits) keys -> distinct items with their weight sums, at `idx` / `val`
+    auto sum_runs = [](const std::vector<std::uint64_t>& keys, index_t* idx, float* val) {
+      std::int64_t out = 0;
+      for (std::size_t k = 0; k < keys.size();) {
+        const std::uint64_t item = keys[k] >> 32;
+        double acc = std::bit_cast<float>(static_cast<std::uint32_t>(keys[k]));
+        for (++k; k < keys.size() && (keys[k] >> 32) == item; ++k)
+          acc += static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(keys[k])));
+        idx[out] = static_cast<index_t>(item);
+        val[out] = static_cast<float>(acc);
+        ++out;
+      }
+      return out;
+    };
+    auto distinct = [](std::vector<index_t>& v, index_t* idx) {
+      std::sort(v.begin(), v.end());
+      return static_cast<std::int64_t>(std::unique_copy(v.begin(), v.end(), idx) - idx);
+    };
+    parallel_options pu = po;
+    pu.chunk = 64;
+    parallel_for(0, static_cast<std::int64_t>(users), pu, [&](std::int64_t u64, int tid) {
+      const auto u = static_cast<std::size_t>(u64);
+      scratch& sc = scratches[static_cast<std::size_t>(tid)];
+      sc.left.clear();
+      sc.right.clear();
+      sc.seen.clear();
+      sc.bought.clear();
+      sc.last_seen.clear();
+      sc.raw.clear();
       timestamp_t user_last = std::numeric_limits<timestamp_t>::min();
       for (std::int64_t k = start[u]; k < start[u + 1]; ++k) {
         const std::size_t r = order[static_cast<std::size_t>(k)];
@@ -748,45 +823,140 @@ class item_to_item {
         const index_t item = log.items[r];
         const bool is_left = all_left || in(left_types, t);
         const bool is_right = cross && in(right_types, t);
-        if (in(bought_types, t)) brow.emplace_back(item, 1.0f);
+        if (any_bought && in(bought_types, t)) sc.bought.push_back(item);
         if (!is_left && !is_right) continue;
-        ++selected;
-        srow.emplace_back(item, 1.0f);
+        const std::uint64_t key =
+            (static_cast<std::uint64_t>(item) << 32) | std::bit_cast<std::uint32_t>(log.weights[r]);
+        if (cross) sc.seen.push_back(item);
         if (is_left) {
-          lrow.emplace_back(item, log.weights[r]);
-          last_seen.emplace_back(item, log.timestamps[r]);
-          user_last = std::max(user_last, log.timestamps[r]);
+          sc.left.push_back(key);
+          if (recency) {
+            sc.last_seen.emplace_back(item, log.timestamps[r]);
+            user_last = std::max(user_last, log.timestamps[r]);
+          }
         }
-        if (is_right) rrow.emplace_back(item, log.weights[r]);
+        if (is_right) sc.right.push_back(key);
         if (timed)
-          raw.push_back({log.timestamps[r], item,
-                         static_cast<std::uint8_t>((is_left ? 1u : 0u) | (cross ? (is_right ? 2u : 0u) : 2u))});
+          sc.raw.push_back({log.timestamps[r], item,
+                            static_cast<std::uint8_t>((is_left ? 1u : 0u) | (cross ? (is_right ? 2u : 0u) : 2u))});
       }
-      left.push_row(lrow);
-      if (cross) right.push_row(rrow);
-      seen.push_row(srow);
-      bought.push_row(brow);
-      // history: left items, weight = recency of the user's last event on the item
-      std::sort(last_seen.begin(), last_seen.end());
-      hrow.clear();
-      for (std::size_t k = 0; k < last_seen.size(); ++k) {
-        if (k + 1 < last_seen.size() && last_seen[k + 1].first == last_seen[k].first) continue;  // keep the latest
-        float w = 1.0f;
-        if (config_.recency_half_life > 0.0)
-          w = static_cast<float>(
-              std::exp2(-static_cast<double>(user_last - last_seen[k].second) / config_.recency_half_life));
-        hrow.emplace_back(last_seen[k].first, w);
+      const auto at = static_cast<std::size_t>(start[u]);
+      std::array<std::int64_t, 5>& l = len[u];
+      l = {0, 0, 0, 0, 0};
+      selected_of[u] = cross ? static_cast<std::int64_t>(sc.seen.size()) : static_cast<std::int64_t>(sc.left.size());
+      detail::sort_item_keys(sc.left.data(), sc.left.size(), item_bytes, sc.sort_scratch);
+      l[0] = sum_runs(sc.left, w_left_idx.data() + at, w_left_val.data() + at);
+      auto bad = [](const float* v, std::int64_t m) {
+        return std::any_of(v, v + m, [](float x) { return !(std::isfinite(x) && x > 0.0f); });
+      };
+      bad_sum[u] = bad(w_left_val.data() + at, l[0]) ? 1 : 0;
+      if (cross) {
+        detail::sort_item_keys(sc.right.data(), sc.right.size(), item_bytes, sc.sort_scratch);
+        l[1] = sum_runs(sc.right, w_right_idx.data() + at, w_right_val.data() + at);
+        l[2] = distinct(sc.seen, w_seen_idx.data() + at);
+        bad_sum[u] |= bad(w_right_val.data() + at, l[1]) ? 2 : 0;
       }
-      history.push_row(hrow);
-      if (timed) detail::push_events_row(ev, raw);
-    }
-    std::fill(seen.val.begin(), seen.val.end(), 1.0f);
-    std::fill(bought.val.begin(), bought.val.end(), 1.0f);
+      if (any_bought) l[3] = distinct(sc.bought, w_bought_idx.data() + at);
+      if (recency) {
+        // the latest event of each left item (the left items, in the same ascending order)
+        std::sort(sc.last_seen.begin(), sc.last_seen.end());
+        std::size_t h = at;
+        for (std::size_t k = 0; k < sc.last_seen.size(); ++k) {
+          if (k + 1 < sc.last_seen.size() && sc.last_seen[k + 1].first == sc.last_seen[k].first) continue;
+          w_hist_val[h++] = static_cast<float>(
+              std::exp2(-static_cast<double>(user_last - sc.last_seen[k].second) / config_.recency_half_life));
+        }
+      }
+      if (timed) {
+        std::stable_sort(sc.raw.begin(), sc.raw.end(), [](const detail::raw_event& a, const detail::raw_event& b) {
+          if (a.time != b.time) return a.time < b.time;
+          return a.item < b.item;
+        });
+        for (std::size_t k = 0; k < sc.raw.size(); ++k) {
+          w_ev_item[at + k] = sc.raw[k].item;
+          w_ev_time[at + k] = sc.raw[k].time;
+          w_ev_side[at + k] = sc.raw[k].side;
+        }
+        l[4] = static_cast<std::int64_t>(sc.raw.size());
+      }
+    });
+    scratches = {};
+    order = {};
+    job.cancel.throw_if_cancelled();
+
+    const std::int64_t selected = std::accumulate(selected_of.begin(), selected_of.end(), std::int64_t{0});
     RECSYS_REQUIRE(selected > 0, where, "no event of the selected event types in the log (", log.size(), " events)");
-    for (auto* x : {&left, &right})
-      for (std::size_t e = 0; e < x->nnz(); ++e)
-        RECSYS_REQUIRE(std::isfinite(x->val[e]) && x->val[e] > 0.0f, where, "the weights of an item's events sum to ",
-                       x->val[e], " for a user; co-occurrence needs a finite sum > 0 (item ", x->idx[e], ")");
+    // the first bad sum in row order, of left, then of right (as a check of the finished
+    // incidences finds it)
+    for (std::size_t side = 0; side < (cross ? 2u : 1u); ++side)
+      for (std::size_t u = 0; u < users; ++u) {
+        if (!(bad_sum[u] & (1u << side))) continue;
+        const auto at = static_cast<std::size_t>(start[u]);
+        const float* v = side == 0 ? w_left_val.data() + at : w_right_val.data() + at;
+        const index_t* i = side == 0 ? w_left_idx.data() + at : w_right_idx.data() + at;
+        for (std::int64_t e = 0; e < len[u][side]; ++e)
+          RECSYS_REQUIRE(std::isfinite(v[e]) && v[e] > 0.0f, where, "the weights of an item's events sum to ", v[e],
+                         " for a user; co-occurrence needs a finite sum > 0 (item ", i[e], ")");
+      }
+
+    // the rows together: offsets, then a parallel copy per user
+    detail::incidence left, right, history, seen, bought;
+    for (auto* x : {&left, &right, &history, &seen, &bought}) x->cols = items;
+    detail::timed_events ev;
+    auto offsets = [&](detail::incidence& x, std::size_t kind) {
+      x.ptr.resize(users + 1);
+      x.ptr[0] = 0;
+      for (std::size_t u = 0; u < users; ++u) x.ptr[u + 1] = x.ptr[u] + len[u][kind];
+      x.idx.resize(static_cast<std::size_t>(x.ptr[users]));
+      x.val.resize(static_cast<std::size_t>(x.ptr[users]));
+    };
+    offsets(left, 0);
+    history.ptr = left.ptr;
+    history.idx.resize(left.nnz());
+    history.val.resize(left.nnz());
+    if (cross) {
+      offsets(right, 1);
+      offsets(seen, 2);
+    }
+    offsets(bought, 3);
+    if (timed) {
+      ev.ptr.resize(users + 1);
+      for (std::size_t u = 0; u < users; ++u) ev.ptr[u + 1] = ev.ptr[u] + len[u][4];
+      const auto ne = static_cast<std::size_t>(ev.ptr[users]);
+      ev.item.resize(ne);
+      ev.time.resize(ne);
+      ev.side.resize(ne);
+      ev.row.resize(ne);
+    }
+    pu.chunk = 256;
+    parallel_for(0, static_cast<std::int64_t>(users), pu, [&](std::int64_t u64) {
+      const auto u = static_cast<std::size_t>(u64);
+      const auto at = static_cast<std::size_t>(start[u]);
+      auto copy = [&](const index_t* idx, const float* val, detail::incidence& x, std::size_t kind) {
+        const auto to = static_cast<std::size_t>(x.ptr[u]);
+        const auto m = static_cast<std::size_t>(len[u][kind]);
+        std::copy_n(idx + at, m, x.idx.begin() + static_cast<std::ptrdiff_t>(to));
+        if (val)
+          std::copy_n(val + at, m, x.val.begin() + static_cast<std::ptrdiff_t>(to));
+        else
+          std::fill_n(x.val.begin() + static_cast<std::ptrdiff_t>(to), m, 1.0f);
+      };
+      copy(w_left_idx.data(), w_left_val.data(), left, 0);
+      copy(w_left_idx.data(), recency ? w_hist_val.data() : nullptr, history, 0);
+      if (cross) {
+        copy(w_right_idx.data(), w_right_val.data(), right, 1);
+        copy(w_seen_idx.data(), nullptr, seen, 2);
+      }
+      if (any_bought) copy(w_bought_idx.data(), nullptr, bought, 3);
+      if (timed) {
+        const auto to = static_cast<std::size_t>(ev.ptr[u]);
+        const auto m = static_cast<std::size_t>(len[u][4]);
+        std::copy_n(w_ev_item.data() + at, m, ev.item.begin() + static_cast<std::ptrdiff_t>(to));
+        std::copy_n(w_ev_time.data() + at, m, ev.time.begin() + static_cast<std::ptrdiff_t>(to));
+        std::copy_n(w_ev_side.data() + at, m, ev.side.begin() + static_cast<std::ptrdiff_t>(to));
+        std::fill_n(ev.row.begin() + static_cast<std::ptrdiff_t>(to), m, static_cast<std::int32_t>(u));
+      }
+    });
     fitted_state s;
     s.num_items = items;
     s.num_users = log.num_users();
@@ -794,7 +964,7 @@ class item_to_item {
     if (cross) s.seen = std::move(seen);
     s.bought = std::move(bought);
     s.has_bought_types = !config_.exclude_event_types.empty();
-    mine(std::move(left), std::move(right), cross, std::move(ev), timed, s, job);
+    mine(std::move(left), std::move(right), cross, std::move(ev), timed, s, job, t0);
   }
 
   // --- state ---------------------------------------------------------------------------------
@@ -1127,6 +1297,171 @@ class item_to_item {
     bool has_bought_types = false;
   };
 
+  // The rows of a log whose every event is mined and that needs only (user, item, weight):
+  // left = each user's distinct items with the sums of their events' weights, history = the
+  // same items, weight 1 (what fit(interaction_log) builds, in general, for this case). The
+  // events' (item << 32 | weight bits) keys are scattered into buckets of users (in parallel
+  // over blocks of events); each bucket is grouped by user, and each user's keys sorted and
+  // summed in place, in parallel over buckets (a pair's weights are added in ascending order of
+  // their float bits, as build_matrix adds them); the rows are then copied together in
+  // parallel. The result depends neither on the order of the log's events nor on the threads.
+  // @throws recsys::invalid_argument for the first (user, item) in row order whose weights do
+  //         not sum to a finite value > 0.
+  void plain_log_rows(const interaction_log& log, const char* where, const parallel_options& po,
+                      detail::incidence& left, detail::incidence& history) const {
+    const auto users = static_cast<std::size_t>(log.num_users());
+    const std::size_t n = log.size();
+    const index_t* user = log.users.data();
+    const index_t* item = log.items.data();
+    const float* weight = log.weights.data();
+    // Events go to buckets of 2^shift consecutive users (at most 1024 buckets, so at most 1024
+    // write streams per thread: the writes stay in cache whatever the log's order; a
+    // time-ordered log scattered straight to 50,000 users costs 5x more), with the user's low
+    // bits beside the item in the key's high half; when those do not fit in 32 bits, every user
+    // is a bucket (shift 0). The scatter is a counting sort over blocks of events in parallel
+    // (each block counts its buckets, a prefix over (bucket, block) gives each block its slots,
+    // each block writes its own: the first touch of the key array is spread over the threads
+    // too, and on a VM first touches are expensive).
+    int item_bits = 0;
+    while (item_bits < 32 && (std::int64_t{1} << item_bits) < static_cast<std::int64_t>(log.num_items())) ++item_bits;
+    int shift = 0;
+    while ((users >> shift) > 1024) ++shift;
+    if (item_bits + shift > 32) shift = 0;
+    const std::size_t buckets = (users + (std::size_t{1} << shift) - 1) >> shift;
+    auto first_user = [&](std::size_t b) { return std::min(b << shift, users); };
+    // (one block for small logs, and when every user is a bucket: block x bucket counters)
+    const auto blocks = static_cast<std::size_t>(n < 65536 || buckets > 4096 ? 1 : std::min(16, max_threads(po)));
+    auto block_lo = [&](std::size_t q) { return n * q / blocks; };
+    parallel_options pb = po;
+    pb.chunk = 1;
+    std::vector<std::int64_t> at(blocks * buckets, 0);  // block q's count, then next slot, of bucket b
+    parallel_for(0, static_cast<std::int64_t>(blocks), pb, [&](std::int64_t q64) {
+      const auto q = static_cast<std::size_t>(q64);
+      std::int64_t* c = at.data() + q * buckets;
+      for (std::size_t r = block_lo(q); r < block_lo(q + 1); ++r) ++c[static_cast<std::uint32_t>(user[r]) >> shift];
+    });
+    std::vector<std::int64_t> bucket_start(buckets + 1, 0);
+    for (std::size_t b = 0, sum = 0; b < buckets; ++b) {
+      bucket_start[b] = static_cast<std::int64_t>(sum);
+      for (std::size_t q = 0; q < blocks; ++q) {
+        const std::int64_t c = at[q * buckets + b];
+        at[q * buckets + b] = static_cast<std::int64_t>(sum);
+        sum += static_cast<std::size_t>(c);
+      }
+    }
+    bucket_start[buckets] = static_cast<std::int64_t>(n);
+    detail::buffer<std::uint64_t> keys(n);
+    parallel_for(0, static_cast<std::int64_t>(blocks), pb, [&](std::int64_t q64) {
+      const auto q = static_cast<std::size_t>(q64);
+      std::int64_t* next = at.data() + q * buckets;
+      const std::uint32_t low = (std::uint32_t{1} << shift) - 1;
+      std::uint64_t* k = keys.data();
+      for (std::size_t r = block_lo(q); r < block_lo(q + 1); ++r) {
+        const auto u = static_cast<std::uint32_t>(user[r]);
+        const std::uint32_t tag = static_cast<std::uint32_t>(item[r]) | (shift > 0 ? (u & low) << item_bits : 0u);
+        k[next[u >> shift]++] = (static_cast<std::uint64_t>(tag) << 32) | std::bit_cast<std::uint32_t>(weight[r]);
+      }
+    });
+    // In parallel over buckets: the bucket's keys counted and grouped by user (a counting sort
+    // through a per-thread scratch, the user bits dropped), which gives the users' offsets
+    // start[u]; then per user: sort, and each run of one item -> (sum bits << 32 | item),
+    // written over the run's first keys (a run is read before anything is written at or after
+    // its start).
+    std::vector<std::int64_t> start(users + 1);
+    start[users] = static_cast<std::int64_t>(n);
+    std::vector<std::int64_t> len(users);
+    std::vector<std::uint8_t> bad(users);
+    const int item_bytes = detail::item_key_bytes(log.num_items());
+    const std::uint32_t item_mask = item_bits >= 32 ? 0xffffffffu : (std::uint32_t{1} << item_bits) - 1;
+    parallel_options pu = po;
+    pu.chunk = shift > 0 ? 1 : 64;
+    struct scratch_t {
+      std::vector<std::uint64_t> bucket, sort;
+      std::vector<std::int64_t> next;
+    };
+    std::vector<scratch_t> scratch(static_cast<std::size_t>(max_threads(pu)));
+    parallel_for(0, static_cast<std::int64_t>(buckets), pu, [&](std::int64_t b64, int tid) {
+      const auto b = static_cast<std::size_t>(b64);
+      const std::size_t u0 = first_user(b), u1 = first_user(b + 1);
+      const std::int64_t lo = bucket_start[b], hi = bucket_start[b + 1];
+      scratch_t& sc = scratch[static_cast<std::size_t>(tid)];
+      if (shift > 0) {
+        sc.next.assign(u1 - u0, 0);
+        for (std::int64_t e = lo; e < hi; ++e)
+          ++sc.next[static_cast<std::uint32_t>(keys[static_cast<std::size_t>(e)] >> 32) >> item_bits];
+        std::int64_t sum = lo;
+        for (std::size_t u = u0; u < u1; ++u) {
+          start[u] = sum;
+          const std::int64_t c = sc.next[u - u0];
+          sc.next[u - u0] = sum - lo;
+          sum += c;
+        }
+        sc.bucket.resize(static_cast<std::size_t>(hi - lo));
+        for (std::int64_t e = lo; e < hi; ++e) {
+          const std::uint64_t key = keys[static_cast<std::size_t>(e)];
+          const auto tag = static_cast<std::uint32_t>(key >> 32);
+          sc.bucket[static_cast<std::size_t>(sc.next[tag >> item_bits]++)] =
+              (static_cast<std::uint64_t>(tag & item_mask) << 32) | static_cast<std::uint32_t>(key);
+        }
+        std::copy(sc.bucket.begin(), sc.bucket.end(), keys.begin() + lo);
+      } else if (u0 < u1) {
+        start[u0] = lo;  // a bucket is one user
+      }
+      for (std::size_t u = u0; u < u1; ++u) {
+        std::uint64_t* const k = keys.data() + start[u];
+        const auto m = static_cast<std::size_t>((u + 1 < u1 ? start[u + 1] : hi) - start[u]);
+        if (!std::is_sorted(k, k + m)) detail::sort_item_keys(k, m, item_bytes, sc.sort);
+        std::size_t out = 0;
+        bool any_bad = false;
+        for (std::size_t e = 0; e < m;) {
+          const std::uint64_t it = k[e] >> 32;
+          double acc = std::bit_cast<float>(static_cast<std::uint32_t>(k[e]));
+          for (++e; e < m && (k[e] >> 32) == it; ++e)
+            acc += static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(k[e])));
+          const auto v = static_cast<float>(acc);
+          any_bad = any_bad || !(std::isfinite(v) && v > 0.0f);
+          k[out++] = (static_cast<std::uint64_t>(std::bit_cast<std::uint32_t>(v)) << 32) | it;
+        }
+        len[u] = static_cast<std::int64_t>(out);
+        bad[u] = any_bad ? 1 : 0;
+      }
+    });
+    for (std::size_t u = 0; u < users; ++u) {
+      if (!bad[u]) continue;
+      for (std::int64_t e = 0; e < len[u]; ++e) {
+        const std::uint64_t key = keys[static_cast<std::size_t>(start[u] + e)];
+        const float v = std::bit_cast<float>(static_cast<std::uint32_t>(key >> 32));
+        RECSYS_REQUIRE(std::isfinite(v) && v > 0.0f, where, "the weights of an item's events sum to ", v,
+                       " for a user; co-occurrence needs a finite sum > 0 (item ", static_cast<index_t>(key), ")");
+      }
+    }
+    left.cols = log.num_items();
+    left.ptr.resize(users + 1);
+    left.ptr[0] = 0;
+    for (std::size_t u = 0; u < users; ++u) left.ptr[u + 1] = left.ptr[u] + len[u];
+    const auto nnz = static_cast<std::size_t>(left.ptr[users]);
+    left.idx.resize(nnz);
+    left.val.resize(nnz);
+    history.cols = left.cols;
+    history.ptr = left.ptr;
+    history.idx.resize(nnz);
+    history.val.resize(nnz);
+    pu.chunk = 256;
+    parallel_for(0, static_cast<std::int64_t>(users), pu, [&](std::int64_t u64) {
+      const auto u = static_cast<std::size_t>(u64);
+      const std::uint64_t* k = keys.data() + start[u];
+      const auto to = static_cast<std::size_t>(left.ptr[u]);
+      for (std::int64_t e = 0; e < len[u]; ++e) {
+        const auto w = to + static_cast<std::size_t>(e);
+        const auto it = static_cast<index_t>(static_cast<std::uint32_t>(k[e]));
+        left.idx[w] = it;
+        left.val[w] = std::bit_cast<float>(static_cast<std::uint32_t>(k[e] >> 32));
+        history.idx[w] = it;
+        history.val[w] = 1.0f;
+      }
+    });
+  }
+
   // The positive entries of a user x item matrix as an incidence (the same rows as
   // incidence::push_row builds from them), and `history` with the same items, each of weight 1.
   // Two parallel passes over the rows: count and check, then copy to the row offsets.
@@ -1449,9 +1784,9 @@ class item_to_item {
     }
   };
 
+  // t0: when the fit started (stats().seconds is the wall time of the whole fit, conversion included)
   void mine(detail::incidence left, detail::incidence right, bool cross, detail::timed_events events, bool timed,
-            fitted_state& st, const job_control& job) {
-    const auto t0 = std::chrono::steady_clock::now();
+            fitted_state& st, const job_control& job, std::chrono::steady_clock::time_point t0) {
     const item_to_item_config& c = config_;
     job.cancel.throw_if_cancelled();
     const index_t items = st.num_items;
