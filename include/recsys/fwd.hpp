@@ -59,6 +59,10 @@ template <class = void> class basic_session_gru_state;
 using session_gru = basic_session_gru<>;
 using session_gru_state = basic_session_gru_state<>;
 
+// models/item_to_item.hpp
+template <class = void> class basic_item_to_item;
+using item_to_item = basic_item_to_item<>;
+
 // eval/next_item.hpp
 template <class = void> class basic_next_item_accumulator;
 using next_item_accumulator = basic_next_item_accumulator<>;

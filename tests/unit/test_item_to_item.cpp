@@ -3,6 +3,8 @@
 // score and every source mode, hand-computed LLR / lift, planted pairs, pruning, determinism,
 // queries and fallbacks, association rules, settings and the registry entries.
 #include <recsys/data/matrix.hpp>
+#include <recsys/data/sessions.hpp>
+#include <recsys/detail/cooccurrence.hpp>  // the mining kernels tested directly
 #include <recsys/data/synthetic.hpp>
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/random.hpp>
