@@ -24,6 +24,13 @@ static std::string odr_fingerprint() {
     for (std::size_t j = 0; j < top.size(); ++j) out += " " + std::to_string(top.ids[j]) + ":" + std::to_string(top.scores[j]);
     out += ";";
   }
+  recsys::item_to_item knn;
+  knn.fit(log);
+  for (const recsys::index_t item : {0, 3, 42}) {
+    const recsys::topk_result like = knn.similar_items(item, 3);
+    for (std::size_t j = 0; j < like.size(); ++j) out += " " + std::to_string(like.ids[j]) + ":" + std::to_string(like.scores[j]);
+    out += ";";
+  }
   recsys::trending_now trending;
   trending.fit(log);
   out += trending.is_fallback() ? " fallback" : " trending";

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The recipe registry: every entry can be made, fitted and queried through recsys::model.
+#include <recsys/eval/next_item.hpp>
 #include <recsys/models/popularity.hpp>
 #include <recsys/models/session_gru_model.hpp>
 #include <recsys/recipes.hpp>
