@@ -4,15 +4,17 @@
 #   MODE=add_subdirectory  add_subdirectory(<recsys source>)
 #   MODE=fetchcontent      FetchContent from a tarball of this source tree (no network)
 # Each builds the same program twice, header-only (recsys::recsys) and compiled (recsys::compiled),
-# and runs both. Inputs: MODE SOURCE_DIR WORK_DIR CXX_COMPILER GENERATOR
+# and runs both. Inputs: MODE SOURCE_DIR WORK_DIR CXX_COMPILER GENERATOR, and for find_package
+# INSTALL_FROM (optional): a built recsys build folder to install instead of building one.
 cmake_minimum_required(VERSION 3.20)
 foreach(v MODE SOURCE_DIR WORK_DIR CXX_COMPILER GENERATOR)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "run_consumer.cmake: ${v} is required")
   endif()
 endforeach()
-# The consumers test the wiring, not speed; the compiled library is built by each of the three
-# tests, so it is built without optimisation or debug information (an empty build type).
+# The consumers test the wiring, not speed; the compiled library is built from source by the
+# add_subdirectory and FetchContent consumers, so without optimisation or debug information (an
+# empty build type).
 set(BUILD_TYPE "")
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
@@ -20,11 +22,18 @@ set(common -G "${GENERATOR}" -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_
 set(consumer_args "")
 
 if(MODE STREQUAL "find_package")
-  execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/recsys-build" ${common}
-                    -DRECSYS_BUILD_TESTS=OFF -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF
-                    -DRECSYS_INSTALL=ON
-                  COMMAND_ERROR_IS_FATAL ANY)
-  execute_process(COMMAND ${CMAKE_COMMAND} --install "${WORK_DIR}/recsys-build" --prefix "${WORK_DIR}/prefix"
+  if(INSTALL_FROM)
+    # the calling build: its compiled library is built, and installing copies it
+    set(recsys_build "${INSTALL_FROM}")
+  else()
+    set(recsys_build "${WORK_DIR}/recsys-build")
+    execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${recsys_build}" ${common}
+                      -DRECSYS_BUILD_TESTS=OFF -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF
+                      -DRECSYS_INSTALL=ON
+                    COMMAND_ERROR_IS_FATAL ANY)
+    execute_process(COMMAND ${CMAKE_COMMAND} --build "${recsys_build}" --parallel 2 COMMAND_ERROR_IS_FATAL ANY)
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} --install "${recsys_build}" --prefix "${WORK_DIR}/prefix"
                   COMMAND_ERROR_IS_FATAL ANY)
   list(APPEND consumer_args -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
 elseif(MODE STREQUAL "add_subdirectory")
