@@ -26,6 +26,10 @@ template <class = void> class basic_trending_now;
 using popularity_count = basic_popularity_count<>;
 using trending_now = basic_trending_now<>;
 
+// models/als.hpp
+struct als_config;
+template <class Scalar = float> class als;
+
 }  // namespace recsys
 
 #endif  // RECSYS_FWD_HPP
