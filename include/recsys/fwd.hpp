@@ -30,6 +30,13 @@ using trending_now = basic_trending_now<>;
 struct als_config;
 template <class Scalar = float> class als;
 
+// models/bpr.hpp
+struct bpr_config;
+struct warp_config;
+template <class Config> class pairwise_model;
+using bpr_model = pairwise_model<bpr_config>;
+using warp_model = pairwise_model<warp_config>;
+
 }  // namespace recsys
 
 #endif  // RECSYS_FWD_HPP
