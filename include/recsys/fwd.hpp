@@ -26,6 +26,13 @@ template <class = void> class basic_trending_now;
 using popularity_count = basic_popularity_count<>;
 using trending_now = basic_trending_now<>;
 
+// ranking/topk.hpp
+struct topk_filter;
+struct topk_options;
+
+// models/factor_model.hpp (float = score_t)
+template <class Scalar = float> class factor_model;
+
 // models/als.hpp
 struct als_config;
 template <class Scalar = float> class als;
