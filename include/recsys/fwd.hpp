@@ -27,6 +27,8 @@ using popularity_count = basic_popularity_count<>;
 using trending_now = basic_trending_now<>;
 
 // ranking/topk.hpp
+template <class = void> class basic_item_lists;
+using item_lists = basic_item_lists<>;
 struct topk_filter;
 struct topk_options;
 
