@@ -8,6 +8,7 @@
 #include <recsys/parallel.hpp>
 #include <recsys/random.hpp>
 
+#include <Eigen/Cholesky>
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

@@ -10,6 +10,7 @@
 // data at f = 64 (~4M samples/s) and ~0.92 s at f = 128 on this machine class.
 #include <recsys/data/synthetic.hpp>
 #include <recsys/models/bpr.hpp>
+#include <recsys/models/bpr-inl.hpp>  // the SGD engine and resolve_pairwise_settings (internals)
 
 #include <benchmark/benchmark.h>
 

@@ -21,7 +21,9 @@
 //
 // BM_topk_blocks/<query_block>/<item_block>/<items>: the kernel alone at 1 thread for a grid
 // of block sizes (users per CPU-second), 2048 users, k = 10.
+#include <recsys/detail/gemm.hpp>
 #include <recsys/models/factor_model.hpp>
+#include <recsys/parallel.hpp>
 #include <recsys/random.hpp>
 #include <recsys/ranking/topk.hpp>
 

@@ -63,6 +63,26 @@ using session_gru_state = basic_session_gru_state<>;
 template <class = void> class basic_item_to_item;
 using item_to_item = basic_item_to_item<>;
 
+// ranking/topk.hpp
+template <class = void> class basic_item_lists;
+using item_lists = basic_item_lists<>;
+struct topk_filter;
+struct topk_options;
+
+// models/factor_model.hpp (float = score_t)
+template <class Scalar = float> class factor_model;
+
+// models/als.hpp
+struct als_config;
+template <class Scalar = float> class als;
+
+// models/bpr.hpp
+struct bpr_config;
+struct warp_config;
+template <class Config> class pairwise_model;
+using bpr_model = pairwise_model<bpr_config>;
+using warp_model = pairwise_model<warp_config>;
+
 // eval/next_item.hpp
 template <class = void> class basic_next_item_accumulator;
 using next_item_accumulator = basic_next_item_accumulator<>;

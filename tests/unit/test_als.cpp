@@ -2,6 +2,7 @@
 // Implicit ALS training: the fast solvers against a dense, naive reference ALS; CG against
 // Cholesky; the loss; planted structure; determinism; numerical errors; cancellation; early
 // stopping; configuration parsing.
+#include <recsys/detail/als_kernels.hpp>  // the row solvers (internals)
 #include <recsys/models/als.hpp>
 #include <recsys/random.hpp>
 

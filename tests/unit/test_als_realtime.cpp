@@ -8,6 +8,8 @@
 
 #include "recsys_test.hpp"
 
+#include <Eigen/Cholesky>  // the dense reference solves (.ldlt())
+
 #include <algorithm>
 #include <cmath>
 #include <set>

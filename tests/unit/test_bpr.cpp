@@ -6,6 +6,7 @@
 
 #include <recsys/data/synthetic.hpp>
 #include <recsys/models/bpr.hpp>
+#include <recsys/models/bpr-inl.hpp>  // the SGD engine, its kernels and resolve_pairwise_settings (internals)
 
 #include <algorithm>
 #include <atomic>

@@ -4,6 +4,7 @@
 #include <recsys/detail/gemm.hpp>
 #include <recsys/random.hpp>
 #include <recsys/ranking/topk.hpp>
+#include <recsys/ranking/topk-inl.hpp>  // the kernel's internals (above_mask64), also in compiled mode
 
 #include "recsys_test.hpp"
 
