@@ -3,8 +3,6 @@
 // so that the AVX-512 / AVX selection paths are tested as well; test_topk covers the portable
 // path that a build without those instruction sets uses.
 //
-// Header-only even when the test programs link the compiled library: in compiled mode the
-// kernel would be the library's, built without these flags. Here it is instantiated in this
-// unit, for the host CPU (the linker keeps this unit's copy of each specialisation).
-#undef RECSYS_COMPILED_LIB
+// Header-only, and not linked with the compiled library (tests/CMakeLists.txt): every kernel is
+// instantiated in this unit, for the host CPU, with nothing built without these flags beside it.
 #include "test_topk.cpp"  // NOLINT(bugprone-suspicious-include)
