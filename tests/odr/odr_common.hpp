@@ -31,6 +31,24 @@ static std::string odr_fingerprint() {
     for (std::size_t j = 0; j < like.size(); ++j) out += " " + std::to_string(like.ids[j]) + ":" + std::to_string(like.scores[j]);
     out += ";";
   }
+  const recsys::csr_matrix user_items = recsys::build_matrix(log);
+  recsys::als_config ac;
+  ac.factors = 8;
+  ac.iterations = 3;
+  ac.num_threads = 1;
+  recsys::als<float> als(ac);
+  als.fit(user_items);
+  recsys::bpr_config bc;
+  bc.factors = 8;
+  bc.epochs = 2;
+  bc.num_threads = 1;
+  recsys::bpr_model bpr(bc);
+  bpr.fit(user_items);
+  for (const recsys::index_t user : {0, 7}) {
+    for (const recsys::topk_result& top : {als.recommend(user, 3), bpr.recommend(user, 3)})
+      for (std::size_t j = 0; j < top.size(); ++j) out += " " + std::to_string(top.ids[j]) + ":" + std::to_string(top.scores[j]);
+    out += ";";
+  }
   recsys::trending_now trending;
   trending.fit(log);
   out += trending.is_fallback() ? " fallback" : " trending";
