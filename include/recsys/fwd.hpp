@@ -26,6 +26,10 @@ template <class = void> class basic_trending_now;
 using popularity_count = basic_popularity_count<>;
 using trending_now = basic_trending_now<>;
 
+// ranking/filter_expression.hpp
+template <class = void> class basic_filter_expression;
+using filter_expression = basic_filter_expression<>;
+
 }  // namespace recsys
 
 #endif  // RECSYS_FWD_HPP
