@@ -30,6 +30,18 @@ using trending_now = basic_trending_now<>;
 template <class = void> class basic_filter_expression;
 using filter_expression = basic_filter_expression<>;
 
+// ranking/recent_events.hpp
+template <class = void> class basic_recent_items;
+using recent_items = basic_recent_items<>;
+
+// ranking/item_filter.hpp
+template <class = void> class basic_item_filter;
+using item_filter = basic_item_filter<>;
+
+// ranking/filtered_options.hpp
+template <class = void> class basic_filtered_options;
+using filtered_options = basic_filtered_options<>;
+
 }  // namespace recsys
 
 #endif  // RECSYS_FWD_HPP

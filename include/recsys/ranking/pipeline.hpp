@@ -52,6 +52,7 @@
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/ranking/filter.hpp>
+#include <recsys/ranking/recent_events.hpp>
 #include <recsys/ranking/rerank.hpp>
 #include <recsys/types.hpp>
 
@@ -136,38 +137,6 @@ template <recommender M>
   return {std::move(name), n,
           [ref](index_t user, index_t k, const recommend_options& opts) { return ref.recommend(user, k, opts); }};
 }
-
-/// The items of each user's most recent events in a log, distinct, most recent first.
-class recent_items {
- public:
-  recent_items() = default;
-  /// Keeps up to `per_user` items per user (> 0).
-  recent_items(const interaction_log& log, index_t per_user) {
-    RECSYS_REQUIRE(per_user > 0, "recent_items", "per_user must be > 0 (got ", per_user, ")");
-    const detail::user_event_rows rows = detail::recent_event_rows(log, 0);
-    offsets_.assign(static_cast<std::size_t>(log.num_users()) + 1, 0);
-    for (index_t u = 0; u < log.num_users(); ++u) {
-      const auto begin = items_.size();
-      for (const std::size_t r : rows.of(u)) {
-        const index_t i = log.items[r];
-        if (std::find(items_.begin() + static_cast<std::ptrdiff_t>(begin), items_.end(), i) != items_.end()) continue;
-        items_.push_back(i);
-        if (static_cast<index_t>(items_.size() - begin) == per_user) break;
-      }
-      offsets_[static_cast<std::size_t>(u) + 1] = static_cast<std::int64_t>(items_.size());
-    }
-  }
-  /// The user's recent items (empty for unknown users).
-  [[nodiscard]] std::span<const index_t> of(index_t user) const noexcept {
-    if (user < 0 || static_cast<std::size_t>(user) + 1 >= offsets_.size()) return {};
-    const auto u = static_cast<std::size_t>(user);
-    return {items_.data() + offsets_[u], static_cast<std::size_t>(offsets_[u + 1] - offsets_[u])};
-  }
-
- private:
-  std::vector<std::int64_t> offsets_;
-  std::vector<index_t> items_;
-};
 
 /// Co-occurrence neighbours of the user's `recent` most recent items in `log`: the item-to-item
 /// model's recommend_for_history over them (equal weights). With opts.exclude_seen every item of
