@@ -42,6 +42,14 @@ using item_filter = basic_item_filter<>;
 template <class = void> class basic_filtered_options;
 using filtered_options = basic_filtered_options<>;
 
+// ranking/exploration.hpp
+template <class = void> class basic_new_item_explorer;
+using new_item_explorer = basic_new_item_explorer<>;
+
+// ranking/diversity.hpp
+template <class = void> class basic_cooccurrence_similarity;
+using cooccurrence_similarity = basic_cooccurrence_similarity<>;
+
 }  // namespace recsys
 
 #endif  // RECSYS_FWD_HPP

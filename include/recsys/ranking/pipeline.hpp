@@ -48,6 +48,7 @@
 
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/data/matrix.hpp>
+#include <recsys/detail/rank.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/models/recommender.hpp>
