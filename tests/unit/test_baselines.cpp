@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Popularity-Count and Trending-Now.
+#include <recsys/data/matrix.hpp>
 #include <recsys/models/popularity.hpp>
 
 #include "recsys_test.hpp"
