@@ -50,6 +50,10 @@ using new_item_explorer = basic_new_item_explorer<>;
 template <class = void> class basic_cooccurrence_similarity;
 using cooccurrence_similarity = basic_cooccurrence_similarity<>;
 
+// ranking/pipeline.hpp
+template <class = void> class basic_pipeline;
+using pipeline = basic_pipeline<>;
+
 }  // namespace recsys
 
 #endif  // RECSYS_FWD_HPP

@@ -54,7 +54,8 @@
 /// - ranking/diversity.hpp: factor_similarity, cooccurrence_similarity, diversify_mmr().
 ///
 /// The re-rankings use models through the `recommender` concept and what a similarity needs
-/// (item factors, a neighbour matrix); this layer includes no concrete model.
+/// (item factors, a neighbour matrix); this layer includes no concrete model. They take filters
+/// as item_mask; item_filter (the example above) comes from ranking/filter.hpp.
 
 #include <recsys/ranking/blend.hpp>
 #include <recsys/ranking/diversity.hpp>
