@@ -14,6 +14,9 @@
 
 namespace recsys {
 
+// data/metadata.hpp
+struct metadata_table;
+
 // io/model_store.hpp
 template <class = void> class basic_model_writer;
 template <class = void> class basic_model_reader;

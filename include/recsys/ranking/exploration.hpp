@@ -13,7 +13,6 @@
 
 #include <recsys/config.hpp>
 #include <recsys/data/interaction_log.hpp>
-#include <recsys/data/metadata.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/fwd.hpp>
 #include <recsys/models/recommender.hpp>
