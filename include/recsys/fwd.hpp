@@ -83,6 +83,34 @@ template <class Config> class pairwise_model;
 using bpr_model = pairwise_model<bpr_config>;
 using warp_model = pairwise_model<warp_config>;
 
+// ranking/filter_expression.hpp
+template <class = void> class basic_filter_expression;
+using filter_expression = basic_filter_expression<>;
+
+// ranking/recent_events.hpp
+template <class = void> class basic_recent_items;
+using recent_items = basic_recent_items<>;
+
+// ranking/item_filter.hpp
+template <class = void> class basic_item_filter;
+using item_filter = basic_item_filter<>;
+
+// ranking/filtered_options.hpp
+template <class = void> class basic_filtered_options;
+using filtered_options = basic_filtered_options<>;
+
+// ranking/exploration.hpp
+template <class = void> class basic_new_item_explorer;
+using new_item_explorer = basic_new_item_explorer<>;
+
+// ranking/diversity.hpp
+template <class = void> class basic_cooccurrence_similarity;
+using cooccurrence_similarity = basic_cooccurrence_similarity<>;
+
+// ranking/pipeline.hpp
+template <class = void> class basic_pipeline;
+using pipeline = basic_pipeline<>;
+
 // eval/next_item.hpp
 template <class = void> class basic_next_item_accumulator;
 using next_item_accumulator = basic_next_item_accumulator<>;

@@ -6,6 +6,7 @@
 #include <recsys/data/metadata.hpp>
 #include <recsys/data/split.hpp>
 #include <recsys/data/synthetic.hpp>
+#include <recsys/detail/rank.hpp>
 #include <recsys/eval/evaluator.hpp>
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/item_to_item.hpp>

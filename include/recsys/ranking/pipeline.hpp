@@ -32,7 +32,9 @@
 /// diversity the scores need not decrease). score(user, items) is the scorer's.
 ///
 /// The pipeline refers to the models it was given (keep them alive); filters, the promotion and
-/// the explorer are held by value. Const methods are thread-safe when the models' are.
+/// the explorer are held by value. Const methods are thread-safe when the models' are. It uses
+/// models through recsys::recommender_ref (any `recommender`) and recent_neighbours_source takes
+/// any `history_recommender`: this header names no concrete model.
 ///
 /// @code
 ///   recsys::pipeline p(bpr);                                           // the ranker
@@ -46,16 +48,22 @@
 ///   auto metrics = recsys::evaluate(p, split);
 /// @endcode
 
+#include <recsys/config.hpp>
 #include <recsys/data/interaction_log.hpp>
-#include <recsys/data/matrix.hpp>
 #include <recsys/errors.hpp>
-#include <recsys/models/item_to_item.hpp>
+#include <recsys/fwd.hpp>
 #include <recsys/models/recommender.hpp>
-#include <recsys/ranking/filter.hpp>
-#include <recsys/ranking/rerank.hpp>
+#include <recsys/ranking/blend.hpp>
+#include <recsys/ranking/diversity.hpp>
+#include <recsys/ranking/exploration.hpp>
+#include <recsys/ranking/filter_params.hpp>
+#include <recsys/ranking/filtered_options.hpp>
+#include <recsys/ranking/item_filter.hpp>
+#include <recsys/ranking/item_mask.hpp>
+#include <recsys/ranking/promotion.hpp>
+#include <recsys/ranking/recent_events.hpp>
 #include <recsys/types.hpp>
 
-#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -137,58 +145,48 @@ template <recommender M>
           [ref](index_t user, index_t k, const recommend_options& opts) { return ref.recommend(user, k, opts); }};
 }
 
-/// The items of each user's most recent events in a log, distinct, most recent first.
-class recent_items {
+namespace detail {
+/// What a recent_neighbours_source keeps, shared by its copies: each user's recent items and
+/// every item the user has in the log.
+template <class T = void>
+class basic_recent_history {
  public:
-  recent_items() = default;
-  /// Keeps up to `per_user` items per user (> 0).
-  recent_items(const interaction_log& log, index_t per_user) {
-    RECSYS_REQUIRE(per_user > 0, "recent_items", "per_user must be > 0 (got ", per_user, ")");
-    const detail::user_event_rows rows = detail::recent_event_rows(log, 0);
-    offsets_.assign(static_cast<std::size_t>(log.num_users()) + 1, 0);
-    for (index_t u = 0; u < log.num_users(); ++u) {
-      const auto begin = items_.size();
-      for (const std::size_t r : rows.of(u)) {
-        const index_t i = log.items[r];
-        if (std::find(items_.begin() + static_cast<std::ptrdiff_t>(begin), items_.end(), i) != items_.end()) continue;
-        items_.push_back(i);
-        if (static_cast<index_t>(items_.size() - begin) == per_user) break;
-      }
-      offsets_[static_cast<std::size_t>(u) + 1] = static_cast<std::int64_t>(items_.size());
-    }
-  }
-  /// The user's recent items (empty for unknown users).
-  [[nodiscard]] std::span<const index_t> of(index_t user) const noexcept {
-    if (user < 0 || static_cast<std::size_t>(user) + 1 >= offsets_.size()) return {};
-    const auto u = static_cast<std::size_t>(user);
-    return {items_.data() + offsets_[u], static_cast<std::size_t>(offsets_[u + 1] - offsets_[u])};
-  }
+  basic_recent_history(const interaction_log& log, index_t recent);
+  /// The user's recent items, most recent first (empty for unknown users).
+  [[nodiscard]] std::span<const index_t> recent(index_t user) const noexcept { return recent_.of(user); }
+  /// Every item of the user in the log, ascending (empty for unknown users).
+  [[nodiscard]] std::span<const index_t> seen(index_t user) const noexcept;
 
  private:
-  std::vector<std::int64_t> offsets_;
-  std::vector<index_t> items_;
+  recent_items recent_;
+  csr_matrix seen_;
 };
+}  // namespace detail
 
-/// Co-occurrence neighbours of the user's `recent` most recent items in `log`: the item-to-item
-/// model's recommend_for_history over them (equal weights). With opts.exclude_seen every item of
-/// the user in `log` is excluded (not only the recent ones). A user without events gets the
-/// model's popular items (its documented fallback).
-[[nodiscard]] inline candidate_source recent_neighbours_source(std::string name, const item_to_item& model,
-                                                               const interaction_log& log, index_t recent, index_t n) {
+/// Neighbours of the user's `recent` most recent items in `log`: the model's
+/// recommend_for_history over them (equal weights); with an item-to-item model, their
+/// co-occurrence neighbours. Any model that is a `recommender` and a `history_recommender`
+/// works. With opts.exclude_seen every item of the user in `log` is excluded (not only the
+/// recent ones). A user without events gets what the model gives an empty history (an
+/// item-to-item model's popular items, its documented fallback). Refers to the model: keep it
+/// alive.
+template <class M>
+  requires recommender<M> && history_recommender<M>
+[[nodiscard]] candidate_source recent_neighbours_source(std::string name, const M& model, const interaction_log& log,
+                                                        index_t recent, index_t n) {
   RECSYS_REQUIRE(n >= 0, "recent_neighbours_source", "n must be >= 0 (got ", n, ")");
   RECSYS_REQUIRE(log.num_items() == model.num_items(), "recent_neighbours_source", "the log has ", log.num_items(),
                  " items, the model ", model.num_items());
-  auto history = std::make_shared<const recent_items>(log, recent);
-  auto seen = std::make_shared<const csr_matrix>(detail::seen_matrix(log));
-  const item_to_item* m = &model;
-  return {std::move(name), n, [m, history, seen](index_t user, index_t k, const recommend_options& opts) {
-            if (!opts.exclude_seen) return m->recommend_for_history(history->of(user), {}, k, opts);
+  auto history = std::make_shared<const detail::basic_recent_history<>>(log, recent);
+  const M* m = &model;
+  return {std::move(name), n, [m, history](index_t user, index_t k, const recommend_options& opts) {
+            if (!opts.exclude_seen) return m->recommend_for_history(history->recent(user), {}, k, opts);
             item_mask allowed(m->num_items(), true);
-            for (const index_t i : detail::row_items(*seen, user)) allowed.set(i, false);
+            for (const index_t i : history->seen(user)) allowed.set(i, false);
             recommend_options o = opts;
             o.exclude_seen = false;
             const filtered_options fo(allowed, o);
-            return m->recommend_for_history(history->of(user), {}, k, fo.options());
+            return m->recommend_for_history(history->recent(user), {}, k, fo.options());
           }};
 }
 
@@ -206,54 +204,27 @@ struct pipeline_request {
 };
 
 /// Candidate generation, scoring, filtering and re-ranking composed into one recommender.
-class pipeline {
+/// (`pipeline` is `basic_pipeline<>`; see config.hpp.)
+template <class T>
+class basic_pipeline {
  public:
   /// The ranker scores the union of the candidates.
-  explicit pipeline(recommender_ref ranker) : ranker_(ranker) {}
+  explicit basic_pipeline(recommender_ref ranker) : ranker_(ranker) {}
 
   /// Adds a candidate generator (sources are merged in the order added). Without any, the
   /// ranker's own top-k is the candidate set.
-  pipeline& add_source(candidate_source source) {
-    RECSYS_REQUIRE(static_cast<bool>(source.generate), "pipeline::add_source", "source '", source.name,
-                   "' has no generate function");
-    RECSYS_REQUIRE(source.count >= 0, "pipeline::add_source", "source '", source.name, "' count must be >= 0");
-    sources_.push_back(std::move(source));
-    return *this;
-  }
+  basic_pipeline& add_source(candidate_source source);
   /// Users the ranker does not know get this recommender's top `count` (ranked by it).
-  pipeline& set_fallback(recommender_ref fallback, index_t count = 100) {
-    RECSYS_REQUIRE(count >= 0, "pipeline::set_fallback", "count must be >= 0 (got ", count, ")");
-    RECSYS_REQUIRE(fallback.num_items() == ranker_.num_items(), "pipeline::set_fallback", "the fallback has ",
-                   fallback.num_items(), " items, the ranker ", ranker_.num_items());
-    fallback_ = fallback;
-    fallback_count_ = count;
-    return *this;
-  }
+  basic_pipeline& set_fallback(recommender_ref fallback, index_t count = 100);
   /// The request filter and the default values of its parameters.
-  pipeline& set_filter(item_filter filter, filter_params default_values = {}) {
-    check_items(filter.num_items(), "pipeline::set_filter");
-    filter_ = std::move(filter);
-    filter_values_ = std::move(default_values);
-    return *this;
-  }
+  basic_pipeline& set_filter(item_filter filter, filter_params default_values = {});
   /// A promotion: its filter, its settings and the default values of its filter's parameters.
-  pipeline& set_promotion(item_filter filter, promotion p, filter_params default_values = {}) {
-    check_items(filter.num_items(), "pipeline::set_promotion");
-    p.validate();
-    promotion_filter_ = std::move(filter);
-    promotion_ = std::move(p);
-    promotion_values_ = std::move(default_values);
-    return *this;
-  }
+  basic_pipeline& set_promotion(item_filter filter, promotion p, filter_params default_values = {});
   /// Exploration of new items.
-  pipeline& set_exploration(new_item_explorer explorer) {
-    check_items(explorer.num_items(), "pipeline::set_exploration");
-    explorer_ = std::move(explorer);
-    return *this;
-  }
+  basic_pipeline& set_exploration(new_item_explorer explorer);
   /// MMR diversity of the regular slots with an item similarity and lambda in [0, 1].
   template <item_similarity_function Similarity>
-  pipeline& set_diversity(Similarity similarity, double lambda) {
+  basic_pipeline& set_diversity(Similarity similarity, double lambda) {
     RECSYS_REQUIRE(lambda >= 0.0 && lambda <= 1.0, "pipeline::set_diversity", "lambda must be in [0, 1] (got ",
                    lambda, ")");
     similarity_ = [s = std::move(similarity)](index_t i, std::span<const index_t> o, std::span<score_t> out) {
@@ -273,65 +244,10 @@ class pipeline {
   /// Runs one request through every stage (see the file comment). A k beyond the catalogue
   /// counts as the catalogue size (the list cannot be longer).
   /// @throws recsys::invalid_argument for k < 0 or as the stages do (bad filter values...).
-  [[nodiscard]] reranked_list run(const pipeline_request& req) const {
-    RECSYS_REQUIRE(req.k >= 0, "pipeline::run", "k must be >= 0 (got ", req.k, ")");
-    const index_t n = num_items();
-    const index_t k = std::min(req.k, n);  // also keeps k + reserved slots below from overflowing
-    const bool ranked_by_ranker = uses_ranker(req.user);
-    const recommender_ref scorer = ranked_by_ranker ? ranker_ : *fallback_;
-    const item_mask allowed =
-        filter_ ? filter_->allowed(req.user, req.filter_values.value_or(filter_values_), req.current_item)
-                : item_mask(n, true);
-    const filtered_options fo(allowed, req.options);
-
-    // candidates -> union -> scores -> pool. When the scorer's own recommend() is the only
-    // source (no sources, or the fallback), its ranked result is the pool as it is.
-    topk_result pool;
-    if (!ranked_by_ranker) {
-      pool = fallback_->recommend(req.user, fallback_count_, fo.options());
-    } else if (sources_.empty()) {
-      pool = ranker_.recommend(req.user, k, fo.options());
-    } else {
-      std::vector<index_t> candidates;
-      item_mask in_union(n, false);
-      for (const auto& s : sources_)
-        for (const index_t i : s.generate(req.user, s.count == 0 ? k : s.count, fo.options()).ids)
-          if (i >= 0 && i < n && !in_union.test(i)) {
-            in_union.set(i);
-            candidates.push_back(i);
-          }
-      pool = rank_pool(scorer, req.user, candidates);
-    }
-
-    // slot groups
-    std::vector<slot_group> groups;
-    index_t reserved = 0;
-    if (promotion_) {
-      const item_mask promoted = promotion_filter_->allowed(
-          req.user, req.promotion_values.value_or(promotion_values_), req.current_item);
-      const filtered_options po(promoted, req.options);
-      groups.push_back({slot_kind::promoted, promotion_slots(k, promotion_->percent), promotion_->placement,
-                        scorer.recommend(req.user, k, po.options())});
-      reserved += groups.back().slots;
-    }
-    if (explorer_) {
-      groups.push_back(explore_group(scorer, req.user, k, *explorer_, allowed, req.options));
-      reserved += groups.back().slots;
-    }
-    const topk_result regular =
-        similarity_ ? diversify_mmr(pool, k + reserved, lambda_, similarity_) : pool;
-    const std::uint64_t seed = promotion_ ? promotion_->seed : explorer_ ? explorer_->config().seed : 0;
-    return blend(regular, groups, k, seed, req.user);
-  }
+  [[nodiscard]] reranked_list run(const pipeline_request& req) const;
 
   /// The pipeline as a recommender: run() with the default filter / promotion values.
-  [[nodiscard]] topk_result recommend(index_t user, index_t k, const recommend_options& opts = {}) const {
-    pipeline_request req;
-    req.user = user;
-    req.k = k;
-    req.options = opts;
-    return run(req).result();
-  }
+  [[nodiscard]] topk_result recommend(index_t user, index_t k, const recommend_options& opts = {}) const;
 
   /// The scorer's scores (the ranker's, or the fallback's for users it handles).
   [[nodiscard]] std::vector<score_t> score(index_t user, std::span<const index_t> items) const {
@@ -340,23 +256,10 @@ class pipeline {
 
   /// The pool of step 4: `candidates` scored by `scorer` and sorted by ranks_before.
   [[nodiscard]] static topk_result rank_pool(const recommender_ref& scorer, index_t user,
-                                             std::span<const index_t> candidates) {
-    const std::vector<score_t> s = scorer.score(user, candidates);
-    std::vector<std::size_t> order(candidates.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return ranks_before(s[a], candidates[a], s[b], candidates[b]);
-    });
-    topk_result pool;
-    pool.reserve(order.size());
-    for (const std::size_t j : order) pool.push_back(candidates[j], s[j]);
-    return pool;
-  }
+                                             std::span<const index_t> candidates);
 
  private:
-  void check_items(index_t n, const char* where) const {
-    RECSYS_REQUIRE(n == ranker_.num_items(), where, "bound to ", n, " items but the ranker has ", ranker_.num_items());
-  }
+  void check_items(index_t n, const char* where) const;
 
   recommender_ref ranker_;
   std::optional<recommender_ref> fallback_;
@@ -372,8 +275,21 @@ class pipeline {
   double lambda_ = 1.0;
 };
 
-static_assert(recommender<pipeline>);
+}  // namespace recsys
 
+#if RECSYS_HEADER_ONLY
+#include <recsys/ranking/pipeline-inl.hpp>
+#else
+namespace recsys {
+namespace detail {
+extern template class basic_recent_history<void>;
+}  // namespace detail
+extern template class basic_pipeline<void>;
+}  // namespace recsys
+#endif
+
+namespace recsys {
+static_assert(recommender<pipeline>);
 }  // namespace recsys
 
 #endif  // RECSYS_RANKING_PIPELINE_HPP
