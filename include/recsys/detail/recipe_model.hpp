@@ -13,7 +13,7 @@
 #include <recsys/detail/json.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/io/model_store.hpp>
-#include <recsys/models/item_to_item.hpp>
+#include <recsys/models/item_to_item_config.hpp>
 #include <recsys/models/model.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/recipe.hpp>
