@@ -30,6 +30,7 @@
 #include <recsys/data/sessions.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/eval/metrics.hpp>
+#include <recsys/eval/next_item_options.hpp>
 #include <recsys/fwd.hpp>
 #include <recsys/models/next_item_scorer.hpp>
 #include <recsys/progress.hpp>
@@ -44,31 +45,11 @@
 
 namespace recsys {
 
-/// How a target that shares its score with other items is ranked (see the file comment).
-enum class tie_mode { standard, conservative, median };
-
-/// "standard", "conservative" or "median".
-[[nodiscard]] inline const char* to_string(tie_mode m) noexcept {
-  switch (m) {
-    case tie_mode::standard: return "standard";
-    case tie_mode::conservative: return "conservative";
-    case tie_mode::median: return "median";
-  }
-  return "?";
-}
-
 /// The 1-based rank of `target` among `scores` (fractional in median mode). A NaN target score
 /// ranks last (scores.size()).
 /// @throws recsys::invalid_argument if target is out of range.
 template <class = void>
 [[nodiscard]] double next_item_rank(std::span<const score_t> scores, index_t target, tie_mode mode);
-
-/// What evaluate_next_item measures.
-struct next_item_options {
-  std::vector<index_t> cutoffs{1, 5, 10, 20};  ///< the K of Recall@K and MRR@K
-  tie_mode ties = tie_mode::conservative;      ///< GRU4Rec's default
-  int num_threads = 0;                         ///< 0 = default
-};
 
 /// Recall@K and MRR@K for each cutoff, plus the counts behind them.
 struct next_item_metrics {

@@ -11,6 +11,7 @@
 #include <recsys/config.hpp>
 #include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
+#include <recsys/eval/next_item_options.hpp>
 #include <recsys/fwd.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/progress.hpp>
