@@ -18,6 +18,7 @@
 // RECSYS_BENCH_SMOKE=1 shrinks every input.
 #include <recsys/data/matrix.hpp>
 #include <recsys/data/synthetic.hpp>
+#include <recsys/detail/recipe_model.hpp>  // the item-knn recipe's model type
 #include <recsys/detail/select.hpp>
 #include <recsys/models/item_to_item.hpp>
 #include <recsys/recipes.hpp>

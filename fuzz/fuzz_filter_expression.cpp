@@ -6,6 +6,7 @@
 // comparisons), columns point inside the text, and the text is kept verbatim.
 #include "fuzz_support.hpp"
 
+#include <recsys/errors.hpp>
 #include <recsys/ranking/filter_expression.hpp>
 
 #include <cmath>

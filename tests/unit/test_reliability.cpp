@@ -8,12 +8,14 @@
 //   wrong-recipe files. Each gets its documented outcome: a recsys:: exception (never another
 //   type) or the documented fallback; nothing crashes (the ASan/UBSan build checks memory).
 #include <recsys/data/csv.hpp>
+#include <recsys/data/matrix.hpp>
 #include <recsys/data/metadata.hpp>
 #include <recsys/data/split.hpp>
 #include <recsys/data/synthetic.hpp>
 #include <recsys/io/model_store.hpp>
 #include <recsys/io/npy.hpp>
 #include <recsys/models/bpr.hpp>
+#include <recsys/models/item_to_item.hpp>
 #include <recsys/ranking/filter.hpp>
 #include <recsys/ranking/filter_expression.hpp>
 #include <recsys/ranking/pipeline.hpp>
