@@ -55,7 +55,9 @@ tsan="-fsanitize=thread -fno-omit-frame-pointer"
 # shellcheck disable=SC2046
 cmake -S . -B build-tsan $(generator build-tsan) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" \
-  -DRECSYS_USE_OPENMP=OFF -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF -DRECSYS_INSTALL=OFF
+  -DRECSYS_USE_OPENMP=OFF -DRECSYS_BUILD_EXAMPLES=OFF -DRECSYS_BUILD_BENCH=OFF -DRECSYS_INSTALL=OFF \
+  -DRECSYS_TEST_HEADER_ONLY=ON
+# (header-only: the one program compiles what it uses instead of the whole compiled library)
 cmake --build build-tsan -j "$JOBS" --target test_concurrency
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build-tsan --output-on-failure -L concurrency
