@@ -8,6 +8,7 @@
 // Labelled "concurrency": scripts/ci-extra.sh runs these tests under ThreadSanitizer
 // (std::thread backend), where a data race fails the test even when the results happen to agree.
 #include <recsys/data/matrix.hpp>
+#include <recsys/data/metadata.hpp>
 #include <recsys/eval/next_item.hpp>
 #include <recsys/models/als.hpp>
 #include <recsys/models/bpr.hpp>

@@ -45,6 +45,7 @@
 
 #include <recsys/config.hpp>
 #include <recsys/data/csv.hpp>
+#include <recsys/data/field_type.hpp>
 #include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
 #include <recsys/detail/strings.hpp>
@@ -63,16 +64,6 @@
 #include <vector>
 
 namespace recsys {
-
-/// The type of a metadata field.
-enum class field_type {
-  numeric,      ///< double per row, NaN = missing
-  categorical,  ///< codes into a per-field dictionary (several per row allowed), none = missing
-  timestamp,    ///< Unix seconds per row (Items CREATION_TIMESTAMP), missing_timestamp = missing
-};
-
-/// The value of a missing timestamp in a metadata field.
-inline constexpr timestamp_t missing_timestamp = std::numeric_limits<timestamp_t>::min();
 
 /// Options of the metadata readers.
 struct metadata_options {

@@ -47,7 +47,7 @@
 ///   contributes no value (IN then matches nothing, a comparison is false).
 ///
 /// @code
-///   auto items = recsys::read_items_csv("items.csv");
+///   auto items = recsys::read_items_csv("items.csv");     // data/metadata.hpp
 ///   recsys::item_filter f("EXCLUDE ItemID WHERE Items.PRICE > $MAX | "
 ///                         "EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"purchase\")",
 ///                         {.log = &train, .items = &items});

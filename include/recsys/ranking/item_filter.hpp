@@ -15,7 +15,7 @@
 #include <recsys/config.hpp>
 #include <recsys/data/id_map.hpp>
 #include <recsys/data/interaction_log.hpp>
-#include <recsys/data/metadata.hpp>
+#include <recsys/data/field_type.hpp>
 #include <recsys/fwd.hpp>
 #include <recsys/ranking/filter_expression.hpp>
 #include <recsys/ranking/filter_params.hpp>
