@@ -107,38 +107,41 @@ inline void write_csv_field(std::ostream& os, std::string_view s) {
   }
   os << '"';
 }
+
+/// The 0/1 transactions x items incidence of `n` transactions whose items `items_of(t)` lists
+/// (repeats count once). @throws recsys::invalid_argument naming `what` and the transaction for
+/// an item index out of range.
+template <class ItemsOf>
+incidence transactions_incidence(index_t cols, std::size_t n, const char* what, ItemsOf items_of) {
+  incidence x;
+  x.cols = cols;
+  std::vector<std::pair<index_t, float>> row;
+  for (std::size_t t = 0; t < n; ++t) {
+    row.clear();
+    for (index_t i : items_of(t)) {
+      RECSYS_REQUIRE(i >= 0 && i < x.cols, "association_rules", what, t, ": item index ", i, " out of range");
+      row.emplace_back(i, 1.0f);
+    }
+    x.push_row(row);
+  }
+  return x;
+}
 }  // namespace detail
 
 template <class>
 std::vector<association_rule> association_rules(const basket_data& baskets, const rule_options& options, const job_control& job) {
-  detail::incidence x;
-  x.cols = baskets.num_items();
-  std::vector<std::pair<index_t, float>> row;
-  for (std::size_t b = 0; b < baskets.size(); ++b) {
-    row.clear();
-    for (index_t i : baskets.basket(b)) {
-      RECSYS_REQUIRE(i >= 0 && i < x.cols, "association_rules", "basket ", b, ": item index ", i, " out of range");
-      row.emplace_back(i, 1.0f);
-    }
-    x.push_row(row);
-  }
-  return detail::mine_rules(std::move(x), options, job);
+  return detail::mine_rules(
+      detail::transactions_incidence(baskets.num_items(), baskets.size(), "basket ",
+                                     [&](std::size_t b) { return baskets.basket(b); }),
+      options, job);
 }
 
 template <class>
 std::vector<association_rule> association_rules(const session_data& sessions, const rule_options& options, const job_control& job) {
-  detail::incidence x;
-  x.cols = sessions.num_items;
-  std::vector<std::pair<index_t, float>> row;
-  for (std::size_t s = 0; s < sessions.size(); ++s) {
-    row.clear();
-    for (index_t i : sessions.session(s)) {
-      RECSYS_REQUIRE(i >= 0 && i < x.cols, "association_rules", "session ", s, ": item index ", i, " out of range");
-      row.emplace_back(i, 1.0f);
-    }
-    x.push_row(row);
-  }
-  return detail::mine_rules(std::move(x), options, job);
+  return detail::mine_rules(
+      detail::transactions_incidence(sessions.num_items, sessions.size(), "session ",
+                                     [&](std::size_t s) { return sessions.session(s); }),
+      options, job);
 }
 
 template <class>
