@@ -3,9 +3,11 @@
 #define RECSYS_RECSYS_HPP
 
 /// @file
-/// Umbrella header: includes every public component of recsys. Header-only, it costs about
-/// twice Eigen's own headers to parse (the definitions are templates, compiled only where
-/// used); in compiled mode (recsys::compiled) about as much as Eigen's (docs/getting-started.md).
+/// Umbrella header: includes every public component of recsys but one, `io/xtensor.hpp` (the
+/// xtensor views of saved arrays): xtensor costs as much to parse as Eigen, so only a unit that
+/// uses those views includes it. Header-only, the umbrella parses every definition of the
+/// library; in compiled mode (recsys::compiled) only declarations. docs/getting-started.md has
+/// the measured cost of both.
 
 #include <recsys/version.hpp>
 #include <recsys/errors.hpp>
@@ -48,7 +50,6 @@
 
 // persistence
 #include <recsys/io/npy.hpp>
-#include <recsys/io/xtensor.hpp>
 #include <recsys/io/model_store.hpp>
 #include <recsys/io/batch.hpp>
 
