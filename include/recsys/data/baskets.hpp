@@ -62,6 +62,8 @@ struct basket_data {
   }
 
   /// The basket x item incidence matrix (binary), the input of co-occurrence mining.
+  /// (A template only so that a unit compiles it where it is called; see config.hpp.)
+  template <class = void>
   [[nodiscard]] csr_matrix to_matrix() const {
     csr_matrix m(static_cast<index_t>(size()), num_items());
     m.reserve(static_cast<Eigen::Index>(items.size()));

@@ -41,7 +41,6 @@
 #include <recsys/eval/metrics.hpp>
 #include <recsys/progress.hpp>
 #include <recsys/config.hpp>
-#include <recsys/models/model.hpp>
 #include <recsys/models/recommender.hpp>
 #include <recsys/types.hpp>
 

@@ -46,27 +46,16 @@
 ///   recsys::batch_segments(*m, "segments.csv", o);
 /// @endcode
 
-#include <recsys/detail/json.hpp>
+#include <recsys/config.hpp>
 #include <recsys/errors.hpp>
-#include <recsys/io/npy.hpp>
-#include <recsys/parallel.hpp>
-#include <recsys/progress.hpp>
 #include <recsys/fwd.hpp>
-#include <recsys/models/model.hpp>
+#include <recsys/progress.hpp>
 #include <recsys/types.hpp>
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <limits>
-#include <span>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <utility>
 #include <vector>
 
 namespace recsys {
