@@ -129,7 +129,9 @@ TEST_CASE("similar_items is cosine on item factors", "[factor_model]") {
   CHECK(s.ids == std::vector<recsys::index_t>{1, 2, 3});
   CHECK(s.scores[0] == recsys::test::Approx(2.0 / std::sqrt(4.01)));
   CHECK(s.scores[2] == recsys::test::Approx(-1.0));
-  CHECK_THROWS_AS(m.similar_items(4, 1), recsys::invalid_argument);
+  // An item outside the catalogue gets the popular items (none seen here: all tie, by id).
+  CHECK(m.similar_items(4, 2).ids == std::vector<recsys::index_t>{0, 1});
+  CHECK(m.similar_items(-1, 9).size() == 4);
 }
 
 TEST_CASE("recommend_batch and recommend_all equal recommend for every user, known or not", "[factor_model]") {

@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <algorithm>
 #include <set>
 #include <limits>
 #include <string>
@@ -254,6 +255,97 @@ TEST_CASE("bad input: queries with k = 0, k beyond the catalogue, negative k and
           const auto t = m->similar_items(i, 3);
           CHECK(t.size() <= 3);
         });
+    }
+  }
+}
+
+// The one query path (ranking/candidates.hpp and the top-K kernel's filter): every recipe applies
+// recommend_options, k and unknown ids by the same rules (docs/reranking.md, "Query rules").
+TEST_CASE("query rules: every recipe treats include, exclude, k, padding and unknown ids alike", "[sweep][query]") {
+  const auto log = reliability_log(3);
+  for (const auto& r : recsys::recipes()) {
+    INFO("recipe " << r.name);
+    auto m = r.make(quick_params(r, 1));
+    m->fit(log);
+    const recsys::index_t n = m->num_items();
+    const recsys::index_t nu = m->num_users();
+    const auto valid = [&](const recsys::topk_result& t, recsys::index_t k) {
+      CHECK(t.is_sorted());  // score descending, ties by ascending id
+      CHECK(t.size() <= static_cast<std::size_t>(k));
+      std::set<recsys::index_t> distinct(t.ids.begin(), t.ids.end());
+      CHECK(distinct.size() == t.size());
+      for (const auto id : t.ids) CHECK((id >= 0 && id < n));
+      for (const float sc : t.scores) CHECK(std::isfinite(sc));
+    };
+    for (const recsys::index_t u : {recsys::index_t{0}, nu / 2, nu - 1, recsys::index_t{-1}, nu}) {
+      INFO("user " << u);
+      // include: duplicates count once, ids outside the catalogue are ignored, so the answer is
+      // the one for the clean list; only listed items come back.
+      const std::vector<recsys::index_t> messy = {7, -4, 3, n, 7, 11, n + 9, 3, 0};
+      const std::vector<recsys::index_t> clean = {7, 3, 11, 0};
+      recsys::recommend_options a, b;
+      a.include = messy;
+      b.include = clean;
+      const auto ta = m->recommend(u, 10, a);
+      valid(ta, 10);
+      CHECK(ta == m->recommend(u, 10, b));
+      for (const auto id : ta.ids) CHECK(std::find(clean.begin(), clean.end(), id) != clean.end());
+      // exclude: ids outside the catalogue are ignored; listed items never come back
+      const std::vector<recsys::index_t> ex_messy = {-1, 2, n, 5, 5, n + 100};
+      const std::vector<recsys::index_t> ex_clean = {2, 5};
+      a = {};
+      b = {};
+      a.exclude = ex_messy;
+      b.exclude = ex_clean;
+      const auto te = m->recommend(u, 12, a);
+      valid(te, 12);
+      CHECK(te == m->recommend(u, 12, b));
+      for (const auto id : te.ids) CHECK((id != 2 && id != 5));
+      // k: the top k is a prefix of the top k + 10, and k beyond the catalogue is capped
+      const auto t5 = m->recommend(u, 5);
+      const auto t15 = m->recommend(u, 15);
+      valid(t15, 15);
+      REQUIRE(t5.size() <= t15.size());
+      CHECK(std::equal(t5.ids.begin(), t5.ids.end(), t15.ids.begin()));
+      const auto all = m->recommend(u, n + 50);
+      valid(all, n);
+      CHECK(all == m->recommend(u, std::numeric_limits<recsys::index_t>::max()));
+      // caller buffers: the same list, padded with invalid_index and the lowest score
+      const recsys::index_t kb = n + 3;
+      std::vector<recsys::index_t> ids(static_cast<std::size_t>(kb));
+      std::vector<recsys::score_t> scores(static_cast<std::size_t>(kb));
+      const recsys::index_t one[] = {u};
+      m->recommend_batch(one, kb, ids.data(), scores.data());
+      for (std::size_t j = 0; j < ids.size(); ++j) {
+        if (j < all.size()) {
+          CHECK(ids[j] == all.ids[j]);
+          CHECK(scores[j] == all.scores[j]);
+        } else {
+          CHECK(ids[j] == recsys::invalid_index);
+          CHECK(scores[j] == std::numeric_limits<recsys::score_t>::lowest());
+        }
+      }
+    }
+    // unknown users are an empty history, whatever the index
+    recsys::recommend_options o;
+    const std::vector<recsys::index_t> ex = {0, 1, 2};
+    o.exclude = ex;
+    const auto unknown = m->recommend(-1, 8, o);
+    valid(unknown, 8);
+    CHECK(unknown == m->recommend(nu, 8, o));
+    CHECK(unknown == m->recommend(std::numeric_limits<recsys::index_t>::min(), 8, o));
+    if (m->supports_history()) CHECK(unknown == m->recommend_for_history({}, {}, 8, o));
+    // an item the model knows nothing of has the popular items as its similar items
+    if (m->supports_similar_items()) {
+      recsys::recommend_options none;
+      none.exclude_seen = false;
+      const auto popular = m->recommend(-1, 6, none);
+      for (const recsys::index_t i : {recsys::index_t{-1}, n, std::numeric_limits<recsys::index_t>::max()}) {
+        INFO("item " << i);
+        const auto t = m->similar_items(i, 6);
+        valid(t, 6);
+        CHECK(t.ids == popular.ids);
+      }
     }
   }
 }

@@ -6,7 +6,7 @@
 #include <recsys/data/metadata.hpp>
 #include <recsys/data/split.hpp>
 #include <recsys/data/synthetic.hpp>
-#include <recsys/detail/rank.hpp>
+#include <recsys/ranking/candidates.hpp>
 #include <recsys/eval/evaluator.hpp>
 #include <recsys/models/bpr.hpp>
 #include <recsys/models/item_to_item.hpp>
@@ -20,6 +20,8 @@
 #include "recsys_test.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <functional>
 #include <numeric>
@@ -101,6 +103,67 @@ std::vector<index_t> of_kind(const recsys::reranked_list& l, slot_kind k) {
 }
 
 }  // namespace
+
+// The one query path of the recipes that rank one query at a time (ranking/candidates.hpp)
+// against a naive reference: every allowed (score, id), fully sorted by ranks_before, cut to k.
+TEST_CASE("query path: allowed_items, rank_dense and rank_items equal a full sort", "[rerank][query]") {
+  recsys::rng g(recsys::test::seed() + 41);
+  for (const recsys::index_t n : {0, 1, 63, 64, 65, 200, 1000}) {
+    std::vector<recsys::score_t> sc(static_cast<std::size_t>(n));
+    for (auto& v : sc) {  // few distinct values (ties) and some NaN
+      v = g.bernoulli(0.05) ? std::numeric_limits<recsys::score_t>::quiet_NaN()
+                            : static_cast<recsys::score_t>(g.uniform_index(10));
+    }
+    for (int trial = 0; trial < 6; ++trial) {
+      std::vector<recsys::index_t> include, exclude, seen;
+      for (int j = 0; j < 12; ++j) {  // ids inside and outside the catalogue, duplicates
+        const auto pick = [&] { return static_cast<recsys::index_t>(g.uniform_index(static_cast<std::uint32_t>(n + 7))) - 3; };
+        if (trial % 2 == 1) include.push_back(pick());
+        exclude.push_back(pick());
+        seen.push_back(pick());
+      }
+      recsys::recommend_options o;
+      o.include = include;
+      o.exclude = exclude;
+      o.exclude_seen = trial % 3 != 2;
+      const recsys::item_mask allowed = recsys::detail::allowed_items(n, o, seen);
+      // the mask: what the rules say, item by item
+      for (recsys::index_t i = 0; i < n; ++i) {
+        const auto has = [&](const std::vector<recsys::index_t>& v) { return std::find(v.begin(), v.end(), i) != v.end(); };
+        const bool want = (include.empty() || has(include)) && !has(exclude) && !(o.exclude_seen && has(seen));
+        CHECK(allowed.test(i) == want);
+      }
+      std::vector<recsys::detail::scored_id> all;
+      allowed.for_each([&](recsys::index_t i) { all.push_back({sc[static_cast<std::size_t>(i)], i}); });
+      std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return recsys::detail::ranks_before(a, b); });
+      for (const recsys::index_t k : {recsys::index_t{0}, recsys::index_t{1}, recsys::index_t{5}, recsys::index_t{64},
+                                      recsys::index_t{65}, n, n + 3}) {
+        INFO("n " << n << " trial " << trial << " k " << k);
+        recsys::topk_result want;
+        for (std::size_t j = 0; j < all.size() && j < static_cast<std::size_t>(k); ++j) want.push_back(all[j].id, all[j].score);
+        recsys::detail::topk_heap heap;
+        recsys::topk_result dense;
+        recsys::detail::rank_dense(allowed, sc, k, heap, dense);
+        const auto by_item = recsys::detail::rank_items(allowed, k, [&](recsys::index_t i) { return sc[static_cast<std::size_t>(i)]; });
+        REQUIRE(dense.size() == want.size());
+        REQUIRE(by_item.size() == want.size());
+        for (std::size_t j = 0; j < want.size(); ++j) {  // NaN != NaN: compare ids and bits
+          CHECK(dense.ids[j] == want.ids[j]);
+          CHECK(by_item.ids[j] == want.ids[j]);
+          CHECK(std::bit_cast<std::uint32_t>(dense.scores[j]) == std::bit_cast<std::uint32_t>(want.scores[j]));
+        }
+      }
+    }
+  }
+  // the popularity order and the first allowed items along it
+  const std::vector<recsys::score_t> pop = {3, 5, 5, 0, 3};
+  CHECK(recsys::detail::popularity_order(pop) == std::vector<recsys::index_t>{1, 2, 0, 4, 3});
+  recsys::item_mask m(5);
+  m.set(2, false);
+  const auto first = recsys::detail::first_allowed(recsys::detail::popularity_order(pop), pop, m, 3);
+  CHECK(first.ids == std::vector<recsys::index_t>{1, 0, 4});
+  CHECK(first.scores == std::vector<recsys::score_t>{5, 3, 3});
+}
 
 TEST_CASE("rank_candidates sorts scored candidates stably and keeps unscored ones last in input order", "[rerank]") {
   const shop& s = the_shop();

@@ -11,6 +11,7 @@
 #include <recsys/detail/select.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/io/model_store.hpp>
+#include <recsys/ranking/candidates.hpp>
 #include <recsys/ranking/topk.hpp>
 #include <recsys/types.hpp>
 
@@ -165,8 +166,13 @@ template <class Scalar>
 topk_result factor_model<Scalar>::similar_items(index_t item, index_t k) const {
   RECSYS_REQUIRE(k >= 0, "similar_items", "k must be >= 0 (got ", k, ")");
   require_fitted("similar_items");
-  RECSYS_REQUIRE(item >= 0 && item < num_items(), "similar_items", "item ", item, " out of range [0, ", num_items(),
-                 ")");
+  if (item < 0 || item >= num_items() || !(item_norms_[item] > Scalar(0))) {
+    // An item the model knows nothing of (outside the catalogue, or a zero factor vector): the
+    // popular items, as item-to-item and Personalize's SIMS answer.
+    item_mask allowed(num_items());
+    allowed.set(item, false);
+    return detail::first_allowed(popular_, popularity_, allowed, k);
+  }
   return cosine_neighbours(item_factors_, item_norms_, item, k);
 }
 
@@ -292,11 +298,7 @@ void factor_model<Scalar>::refresh_derived() {
   popularity_.assign(static_cast<std::size_t>(num_items()), 0.0f);
   const auto* inner = seen_.innerIndexPtr();
   for (Eigen::Index n = 0; n < seen_.nonZeros(); ++n) popularity_[static_cast<std::size_t>(inner[n])] += 1.0f;
-  popular_.resize(static_cast<std::size_t>(num_items()));
-  std::iota(popular_.begin(), popular_.end(), 0);
-  std::stable_sort(popular_.begin(), popular_.end(), [&](index_t a, index_t b) {
-    return popularity_[static_cast<std::size_t>(a)] > popularity_[static_cast<std::size_t>(b)];
-  });
+  popular_ = detail::popularity_order(popularity_);
 }
 
 template <class Scalar>

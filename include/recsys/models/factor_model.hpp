@@ -103,6 +103,8 @@ class factor_model {
                                                        int num_threads = 0) const;
 
   /// The k items most similar to `item` by cosine of item factors (the item itself excluded).
+  /// An item outside the catalogue, or one with a zero factor vector, gets the popular items
+  /// (training interactions per item), as item-to-item's similar_items.
   [[nodiscard]] topk_result similar_items(index_t item, index_t k) const;
 
   /// The k users most similar to `user` by cosine of user factors (the user itself excluded).

@@ -22,6 +22,7 @@
 #include <recsys/errors.hpp>
 #include <recsys/io/model_store.hpp>
 #include <recsys/parallel.hpp>
+#include <recsys/ranking/candidates.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -50,8 +51,8 @@ bool basic_item_to_item<T>::is_known_user(index_t user) const noexcept {
 template <class T>
 topk_result basic_item_to_item<T>::similar_items(index_t item, index_t k, const recommend_options& opts) const {
   require_query("similar_items", k);
-  std::vector<char> allowed = allowed_mask(opts);
-  if (in_catalogue(item)) allowed[static_cast<std::size_t>(item)] = 0;
+  item_mask allowed = detail::allowed_items(num_items(), opts);
+  allowed.set(item, false);
   return neighbours_of(item, k, allowed);
 }
 
@@ -59,10 +60,8 @@ template <class T>
 topk_result basic_item_to_item<T>::also_viewed(index_t user, index_t item, index_t k,
     const recommend_options& opts) const {
   require_query("also_viewed", k);
-  std::vector<char> allowed = allowed_mask(opts);
-  if (in_catalogue(item)) allowed[static_cast<std::size_t>(item)] = 0;
-  if (opts.exclude_seen)
-    for (index_t j : bought_items(user)) allowed[static_cast<std::size_t>(j)] = 0;
+  item_mask allowed = detail::allowed_items(num_items(), opts, bought_items(user));
+  allowed.set(item, false);
   return neighbours_of(item, k, allowed);
 }
 
@@ -70,9 +69,8 @@ template <class T>
 topk_result basic_item_to_item<T>::frequently_bought_together(std::span<const index_t> basket, index_t k,
     const recommend_options& opts) const {
   require_query("frequently_bought_together", k);
-  std::vector<char> allowed = allowed_mask(opts);
-  for (index_t i : basket)
-    if (in_catalogue(i)) allowed[static_cast<std::size_t>(i)] = 0;
+  item_mask allowed = detail::allowed_items(num_items(), opts);
+  for (index_t i : basket) allowed.set(i, false);  // never the basket's own items
   return from_history(basket, {}, k, allowed);
 }
 
@@ -82,22 +80,16 @@ topk_result basic_item_to_item<T>::recommend_for_history(std::span<const index_t
   require_query("recommend_for_history", k);
   RECSYS_REQUIRE(weights.empty() || weights.size() == items.size(), "item_to_item::recommend_for_history", "got ",
                  items.size(), " items but ", weights.size(), " weights");
-  std::vector<char> allowed = allowed_mask(opts);
-  if (opts.exclude_seen)
-    for (index_t i : items)
-      if (in_catalogue(i)) allowed[static_cast<std::size_t>(i)] = 0;
-  return from_history(items, weights, k, allowed);
+  return from_history(items, weights, k, detail::allowed_items(num_items(), opts, items));
 }
 
 template <class T>
 topk_result basic_item_to_item<T>::recommend(index_t user, index_t k, const recommend_options& opts) const {
   require_query("recommend", k);
-  std::vector<char> allowed = allowed_mask(opts);
-  if (!is_known_user(user)) return popular_among(k, allowed);
-  if (opts.exclude_seen)
-    for (index_t j : seen_items(user)) allowed[static_cast<std::size_t>(j)] = 0;
+  if (!is_known_user(user)) return popular_among(k, detail::allowed_items(num_items(), opts));
   const auto u = static_cast<std::size_t>(user);
-  return from_history(state_.history.row(u), state_.history.row_values(u), k, allowed);
+  return from_history(state_.history.row(u), state_.history.row_values(u), k,
+                      detail::allowed_items(num_items(), opts, seen_items(user)));
 }
 
 template <class T>
@@ -127,10 +119,7 @@ void basic_item_to_item<T>::recommend_batch(std::span<const index_t> users, inde
   parallel_for(0, static_cast<std::int64_t>(users.size()), po, [&](std::int64_t r) {
     const topk_result top = recommend(users[static_cast<std::size_t>(r)], k, opts);
     const std::size_t base = static_cast<std::size_t>(r) * static_cast<std::size_t>(k);
-    for (std::size_t j = 0; j < static_cast<std::size_t>(k); ++j) {
-      ids[base + j] = j < top.size() ? top.ids[j] : invalid_index;
-      scores[base + j] = j < top.size() ? top.scores[j] : std::numeric_limits<score_t>::lowest();
-    }
+    detail::write_padded_result(top, k, ids + base, scores + base);
   });
 }
 
@@ -283,11 +272,7 @@ void basic_item_to_item<T>::load(const model_reader& in) {
   st.history = load_incidence(in, "history", st.num_items, {users});
   st.seen = load_incidence(in, "seen", st.num_items, {0, users});
   st.bought = load_incidence(in, "bought", st.num_items, {0, users});
-  std::vector<index_t> popular(static_cast<std::size_t>(items));
-  std::iota(popular.begin(), popular.end(), 0);
-  std::stable_sort(popular.begin(), popular.end(), [&](index_t a, index_t b) {
-    return popularity[static_cast<std::size_t>(a)] > popularity[static_cast<std::size_t>(b)];
-  });
+  std::vector<index_t> popular = detail::popularity_order(popularity);
   config_ = std::move(c);
   neighbours_ = std::move(nb);
   popularity_ = std::move(popularity);
@@ -351,37 +336,18 @@ std::span<const index_t> basic_item_to_item<T>::bought_items(index_t user) const
 }
 
 template <class T>
-std::vector<char> basic_item_to_item<T>::allowed_mask(const recommend_options& opts) const {
-  const auto n = static_cast<std::size_t>(num_items());
-  std::vector<char> allowed(n, opts.include.empty() ? 1 : 0);
-  for (index_t i : opts.include)
-    if (in_catalogue(i)) allowed[static_cast<std::size_t>(i)] = 1;
-  for (index_t i : opts.exclude)
-    if (in_catalogue(i)) allowed[static_cast<std::size_t>(i)] = 0;
-  return allowed;
+topk_result basic_item_to_item<T>::popular_among(index_t k, const item_mask& allowed) const {
+  return detail::first_allowed(popular_, popularity_, allowed, k);
 }
 
 template <class T>
-topk_result basic_item_to_item<T>::popular_among(index_t k, const std::vector<char>& allowed) const {
-  topk_result out;
-  if (k == 0) return out;
-  out.reserve(static_cast<std::size_t>(std::min<index_t>(k, num_items())));
-  for (index_t i : popular_) {
-    if (!allowed[static_cast<std::size_t>(i)]) continue;
-    out.push_back(i, popularity_[static_cast<std::size_t>(i)]);
-    if (static_cast<index_t>(out.size()) == k) break;
-  }
-  return out;
-}
-
-template <class T>
-topk_result basic_item_to_item<T>::neighbours_of(index_t item, index_t k, const std::vector<char>& allowed) const {
+topk_result basic_item_to_item<T>::neighbours_of(index_t item, index_t k, const item_mask& allowed) const {
   detail::topk_heap heap(std::min(k, num_items()));  // (allocated whole: never more than exist)
   bool any = false;
   if (in_catalogue(item)) {
     for (csr_matrix::InnerIterator it(neighbours_, item); it; ++it) {
       const auto j = static_cast<index_t>(it.col());
-      if (!allowed[static_cast<std::size_t>(j)]) continue;
+      if (!allowed.test(j)) continue;
       any = true;
       heap.push(it.value(), j);
     }
@@ -406,13 +372,13 @@ void basic_item_to_item<T>::accumulate(std::span<const index_t> items, std::span
 
 template <class T>
 topk_result basic_item_to_item<T>::from_history(std::span<const index_t> items, std::span<const score_t> weights, index_t k,
-    const std::vector<char>& allowed) const {
+    const item_mask& allowed) const {
   detail::sparse_accumulator<double> acc(num_items());
   accumulate(items, weights, acc);
   detail::topk_heap heap(std::min(k, num_items()));  // (allocated whole: never more than exist)
   bool any = false;
   for (index_t j : acc.touched()) {
-    if (!allowed[static_cast<std::size_t>(j)]) continue;
+    if (!allowed.test(j)) continue;
     any = true;
     heap.push(static_cast<score_t>(acc.value(j)), j);
   }

@@ -46,6 +46,7 @@
 #include <recsys/models/recommender.hpp>
 #include <recsys/parallel.hpp>
 #include <recsys/progress.hpp>
+#include <recsys/ranking/item_mask.hpp>
 #include <recsys/types.hpp>
 
 #include <chrono>
@@ -299,17 +300,15 @@ class basic_item_to_item {
 
   std::span<const index_t> bought_items(index_t user) const noexcept;
 
-  std::vector<char> allowed_mask(const recommend_options& opts) const;
+  topk_result popular_among(index_t k, const item_mask& allowed) const;
 
-  topk_result popular_among(index_t k, const std::vector<char>& allowed) const;
-
-  topk_result neighbours_of(index_t item, index_t k, const std::vector<char>& allowed) const;
+  topk_result neighbours_of(index_t item, index_t k, const item_mask& allowed) const;
 
   void accumulate(std::span<const index_t> items, std::span<const score_t> weights,
                   detail::sparse_accumulator<double>& acc) const;
 
   topk_result from_history(std::span<const index_t> items, std::span<const score_t> weights, index_t k,
-                           const std::vector<char>& allowed) const;
+                           const item_mask& allowed) const;
 
   /// Per-thread buffers of mine()'s top-K selection.
   struct row_selection {

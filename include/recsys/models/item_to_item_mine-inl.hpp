@@ -19,6 +19,7 @@
 #include <recsys/errors.hpp>
 #include <recsys/io/model_store.hpp>
 #include <recsys/parallel.hpp>
+#include <recsys/ranking/candidates.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -163,11 +164,7 @@ void basic_item_to_item<T>::mine(detail::incidence left, detail::incidence right
     const std::vector<std::int64_t>& n = prune_noop ? n_right : counts_before;
     for (std::size_t j = 0; j < n.size(); ++j) popularity[j] = static_cast<score_t>(n[j]);
   }
-  std::vector<index_t> popular(static_cast<std::size_t>(items));
-  std::iota(popular.begin(), popular.end(), 0);
-  std::stable_sort(popular.begin(), popular.end(), [&](index_t a, index_t b) {
-    return popularity[static_cast<std::size_t>(a)] > popularity[static_cast<std::size_t>(b)];
-  });
+  std::vector<index_t> popular = detail::popularity_order(popularity);
 
   // exact speed-up: an item in fewer than min_cooccurrence transactions has no qualifying pair
   if (c.min_cooccurrence > 1) {

@@ -6,6 +6,7 @@
 /// Definitions of models/model.hpp (header-only mode includes this file; the compiled library
 /// instantiates it in src/model.cpp).
 
+#include <recsys/detail/select.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/eval/next_item.hpp>
 #include <recsys/models/model.hpp>
@@ -43,10 +44,7 @@ void basic_model<T>::recommend_batch(std::span<const index_t> users, index_t k, 
   parallel_for(0, static_cast<std::int64_t>(users.size()), po, [&](std::int64_t r) {
     const topk_result top = recommend(users[static_cast<std::size_t>(r)], k, opts);
     const std::size_t base = static_cast<std::size_t>(r) * kk;
-    for (std::size_t j = 0; j < kk; ++j) {
-      ids[base + j] = j < top.size() ? top.ids[j] : invalid_index;
-      scores[base + j] = j < top.size() ? top.scores[j] : std::numeric_limits<score_t>::lowest();
-    }
+    detail::write_padded_result(top, k, ids + base, scores + base);
   });
 }
 

@@ -8,7 +8,7 @@
 
 #include <recsys/data/matrix.hpp>
 #include <recsys/detail/json.hpp>
-#include <recsys/detail/rank.hpp>
+#include <recsys/ranking/candidates.hpp>
 #include <recsys/io/model_store.hpp>
 #include <recsys/models/popularity.hpp>
 

@@ -12,6 +12,7 @@
 #include <recsys/models/session_gru.hpp>
 
 #include <recsys/detail/select.hpp>
+#include <recsys/ranking/candidates.hpp>
 #include <recsys/detail/session_gru_batching.hpp>
 #include <recsys/detail/session_gru_eval_rows.hpp>
 #include <recsys/detail/session_gru_kernels.hpp>
@@ -136,48 +137,23 @@ template <class T>
 void basic_session_gru<T>::recommend(state_type& s, index_t k, const recommend_options& opts, topk_result& out) const {
   check_state(s, "recommend");
   RECSYS_REQUIRE(k >= 0, "session_gru::recommend", "k must be >= 0 (got ", k, ")");
-  auto& heap = s.heap_;
-  heap.reset(std::min(k, num_items()));  // the heap is allocated whole: never more than the catalogue
-  if (k == 0) {  // an empty heap is "full" and has no threshold to read
-    heap.drain_into(out);
+  if (k == 0) {
+    out.clear();
     return;
   }
-  const index_t n = num_items();
-  if (!opts.include.empty()) {
-    // Score only the included items.
+  // The one query path (ranking/candidates.hpp): the allowed items, then the best k of them;
+  // the mask, heap and scores live in the state, so a query allocates nothing once warm.
+  detail::allowed_items_into(s.allowed_, num_items(), opts, s.items_);
+  for (index_t i : unknown_items_) s.allowed_.set(i, false);  // never trained: never recommended
+  if (!opts.include.empty()) {  // score only the included items
     const auto h = s.hidden_.back().row(0);
-    for (index_t i : opts.include) {
-      if (!knows_item(i) || excluded(s, i, opts)) continue;
-      heap.push(net_.output_weights.row(i).dot(h) + net_.output_bias(i), i);
-    }
+    detail::rank_items(
+        s.allowed_, k, [&](index_t i) { return net_.output_weights.row(i).dot(h) + net_.output_bias(i); }, s.heap_,
+        out);
   } else {
     compute_scores(s);
-    score_t* sc = s.scores_.data();
-    const score_t nan = std::numeric_limits<score_t>::quiet_NaN();
-    if (opts.exclude_seen)
-      for (index_t i : s.items_) sc[i] = nan;
-    for (index_t i : opts.exclude)
-      if (i >= 0 && i < n) sc[i] = nan;
-    // Blocks of 64 scores: once the heap is full, a block is skipped with one vectorised test
-    // when none of its scores beats the current threshold (NaN never does).
-    constexpr index_t block = 64;
-    for (index_t i0 = 0; i0 < n; i0 += block) {
-      const index_t i1 = std::min<index_t>(n, i0 + block);
-      if (heap.full()) {
-        const score_t thr = heap.threshold();
-        int any = 0;
-        for (index_t i = i0; i < i1; ++i) any |= sc[i] > thr ? 1 : 0;
-        if (!any) continue;
-      }
-      for (index_t i = i0; i < i1; ++i) {
-        const score_t v = sc[i];
-        if (v != v) continue;                                    // NaN: excluded or unknown
-        if (heap.full() && !(v > heap.threshold())) continue;  // ids ascend: a tie ranks after
-        heap.push(v, i);
-      }
-    }
+    detail::rank_dense(s.allowed_, s.scores_, k, s.heap_, out);
   }
-  heap.drain_into(out);
 }
 
 template <class T>
@@ -321,12 +297,6 @@ void basic_session_gru<T>::compute_scores(state_type& s) const {
   sc += net_.output_bias;
   const score_t nan = std::numeric_limits<score_t>::quiet_NaN();
   for (index_t i : unknown_items_) s.scores_[static_cast<std::size_t>(i)] = nan;
-}
-
-template <class T>
-bool basic_session_gru<T>::excluded(const state_type& s, index_t i, const recommend_options& opts) {
-  if (opts.exclude_seen && std::find(s.items_.begin(), s.items_.end(), i) != s.items_.end()) return true;
-  return std::find(opts.exclude.begin(), opts.exclude.end(), i) != opts.exclude.end();
 }
 
 template <class T>

@@ -249,7 +249,6 @@ class basic_session_gru {
   static void check_network(const session_gru_network& n, index_t n_items);
   void init_state(state_type& s, const score_t* c) const;
   void compute_scores(state_type& s) const;
-  static bool excluded(const state_type& s, index_t i, const recommend_options& opts);
 
   /// Groups for session-parallel walking: without HRNN every session is a group; with HRNN the
   /// sessions of one user form a group (users in order of their first session; sessions

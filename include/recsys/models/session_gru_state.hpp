@@ -11,6 +11,7 @@
 #include <recsys/detail/session_gru_network.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/fwd.hpp>
+#include <recsys/ranking/item_mask.hpp>
 #include <recsys/types.hpp>
 
 #include <cstddef>
@@ -55,6 +56,7 @@ class basic_session_gru_state {
   std::uint64_t model_version_ = 0;
   detail::gru_eval_workspace<score_t> ws_;
   std::vector<score_t> scores_;
+  item_mask allowed_;  // the items the current query may return
   detail::topk_heap heap_;
 };
 

@@ -10,7 +10,7 @@
 
 #include <recsys/data/matrix.hpp>
 #include <recsys/data/metadata.hpp>
-#include <recsys/detail/rank.hpp>
+#include <recsys/ranking/candidates.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/random.hpp>
 

@@ -30,6 +30,14 @@ class item_mask {
     clear_tail();
   }
 
+  /// Makes this the set of all (value = true) or none of `num_items` items, reusing the storage
+  /// (for a per-query mask kept between queries).
+  void assign(index_t num_items, bool value) {
+    RECSYS_REQUIRE(num_items >= 0, "item_mask::assign", "num_items must be >= 0 (got ", num_items, ")");
+    size_ = num_items;
+    words_.assign((static_cast<std::size_t>(num_items) + 63) / 64, value ? ~std::uint64_t{0} : 0);
+    clear_tail();
+  }
   /// The items i of [0, num_items) for which pred(i) is true (built 64 items per word).
   template <class Pred>
   [[nodiscard]] static item_mask where(index_t num_items, Pred&& pred) {

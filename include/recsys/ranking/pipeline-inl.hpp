@@ -9,7 +9,7 @@
 #include <recsys/ranking/pipeline.hpp>
 
 #include <recsys/data/matrix.hpp>
-#include <recsys/detail/rank.hpp>
+#include <recsys/ranking/candidates.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/ranking/blend.hpp>
 #include <recsys/ranking/diversity.hpp>
