@@ -39,27 +39,6 @@
 
 namespace recsys::detail {
 
-/// The transpose (items x rows) of a rows x items incidence, by counting sort: rows of the
-/// result are ascending in the original row index.
-[[nodiscard]] inline incidence transpose(const incidence& a) {
-  incidence t;
-  t.cols = static_cast<index_t>(a.rows());
-  t.ptr.assign(static_cast<std::size_t>(a.cols) + 1, 0);
-  for (index_t j : a.idx) ++t.ptr[static_cast<std::size_t>(j) + 1];
-  for (std::size_t j = 0; j < static_cast<std::size_t>(a.cols); ++j) t.ptr[j + 1] += t.ptr[j];
-  t.idx.resize(a.nnz());
-  t.val.resize(a.nnz());
-  std::vector<std::int64_t> next(t.ptr.begin(), t.ptr.end() - 1);
-  for (std::size_t r = 0; r < a.rows(); ++r)
-    for (std::int64_t e = a.ptr[r]; e < a.ptr[r + 1]; ++e) {
-      const auto j = static_cast<std::size_t>(a.idx[static_cast<std::size_t>(e)]);
-      const auto p = static_cast<std::size_t>(next[j]++);
-      t.idx[p] = static_cast<index_t>(r);
-      t.val[p] = a.val[static_cast<std::size_t>(e)];
-    }
-  return t;
-}
-
 /// The same transpose as transpose(a), computed in parallel: the rows are cut into blocks of
 /// about equal entries, each block counts its columns, a prefix over (column, block) turns the
 /// counts into write positions, and each block scatters its own entries. Every entry lands where

@@ -134,7 +134,13 @@ void basic_item_to_item<T>::recommend_users(std::span<const index_t> items, inde
                  "output buffers must not be null");
   const auto n_users = static_cast<index_t>(state_.history.rows());
   // who holds which history item (with the weight), and which items have i as a neighbour
-  const detail::incidence by_item = transpose_incidence(state_.history, n_users);
+  // users x items -> items x users (columns: every user, also those a loaded model has no rows of)
+  const auto transposed = [&](const detail::incidence& x) {
+    detail::incidence t = detail::transpose(x);
+    t.cols = n_users;
+    return t;
+  };
+  const detail::incidence by_item = transposed(state_.history);
   const csr_matrix reverse = neighbours_.transpose();  // row i: items h with S(h, i), h ascending
   std::vector<char> allowed(static_cast<std::size_t>(n_users), opts.include.empty() ? 1 : 0);
   for (index_t u : opts.include)
@@ -143,7 +149,7 @@ void basic_item_to_item<T>::recommend_users(std::span<const index_t> items, inde
     if (u >= 0 && u < n_users) allowed[static_cast<std::size_t>(u)] = 0;
   const detail::incidence& seen = state_.seen.rows() > 0 ? state_.seen : state_.history;
   const detail::incidence seen_by_item =
-      opts.exclude_seen ? transpose_incidence(seen, n_users) : detail::incidence{};
+      opts.exclude_seen ? transposed(seen) : detail::incidence{};
   const auto kk = static_cast<std::size_t>(k);
   parallel_options po;
   po.num_threads = num_threads;

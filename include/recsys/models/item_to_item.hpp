@@ -281,9 +281,6 @@ class basic_item_to_item {
   // @throws recsys::invalid_argument for the first negative or non-finite entry in row order.
   detail::incidence convert_rows(const csr_matrix& m, const char* where, detail::incidence& history) const;
 
-  // Column view of an incidence: row j = the rows holding column j (ascending), with values.
-  static detail::incidence transpose_incidence(const detail::incidence& x, index_t rows);
-
   static void save_incidence(model_writer& out, const std::string& name, const detail::incidence& x);
 
   // Reads an incidence with `cols` columns whose row count is one of `rows`; checks structure.

@@ -279,27 +279,6 @@ detail::incidence basic_item_to_item<T>::convert_rows(const csr_matrix& m, const
   return x;
 }
 
-template <class T>
-detail::incidence basic_item_to_item<T>::transpose_incidence(const detail::incidence& x, index_t rows) {
-  detail::incidence t;
-  t.cols = rows;
-  const auto cols = static_cast<std::size_t>(x.cols);
-  t.ptr.assign(cols + 1, 0);
-  for (index_t j : x.idx) ++t.ptr[static_cast<std::size_t>(j) + 1];
-  for (std::size_t j = 0; j < cols; ++j) t.ptr[j + 1] += t.ptr[j];
-  t.idx.resize(x.idx.size());
-  t.val.resize(x.val.size());
-  std::vector<std::int64_t> next(t.ptr.begin(), t.ptr.end() - 1);
-  for (std::size_t r = 0; r < x.rows(); ++r)
-    for (std::int64_t e = x.ptr[r]; e < x.ptr[r + 1]; ++e) {
-      const auto j = static_cast<std::size_t>(x.idx[static_cast<std::size_t>(e)]);
-      const auto at = static_cast<std::size_t>(next[j]++);
-      t.idx[at] = static_cast<index_t>(r);
-      t.val[at] = x.val[static_cast<std::size_t>(e)];
-    }
-  return t;
-}
-
 }  // namespace recsys
 
 #endif  // RECSYS_MODELS_ITEM_TO_ITEM_CONVERT_INL_HPP
