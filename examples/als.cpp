@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Implicit ALS end to end on the synthetic demo data: train, recommend, fold in a new user in
 // real time, explain a recommendation, and add a user with a partial fit.
+#include <recsys/data/matrix.hpp>
 #include <recsys/data/synthetic.hpp>
 #include <recsys/models/als.hpp>
 
@@ -10,10 +11,7 @@
 int main() {
   // 2000 users x 1000 items x 50k events; the matrix holds each (user, item) pair's event count.
   const recsys::interaction_log log = recsys::generate_interactions(recsys::synthetic_config::demo());
-  std::vector<Eigen::Triplet<float, recsys::index_t>> triplets;
-  for (std::size_t r = 0; r < log.size(); ++r) triplets.emplace_back(log.users[r], log.items[r], log.weights[r]);
-  recsys::csr_matrix user_items(log.num_users(), log.num_items());
-  user_items.setFromTriplets(triplets.begin(), triplets.end());
+  const recsys::csr_matrix user_items = recsys::build_matrix(log);  // summed weights per (user, item)
 
   recsys::als_config cfg;                        // defaults: 64 factors, 15 CG iterations
   recsys::set_param(cfg, "solver", "cholesky");  // what the CLI's --set solver=cholesky does

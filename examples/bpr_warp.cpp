@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // BPR and WARP on the demo data: train both, print a user's top 5 with scores, recommend for a
 // history given at query time, and show the per-epoch progress of a fit.
+#include <recsys/data/matrix.hpp>
 #include <recsys/data/synthetic.hpp>
 #include <recsys/models/bpr.hpp>
 
@@ -10,11 +11,9 @@
 int main() {
   // 2000 users x 1000 items x 50k events; every distinct (user, item) pair is a positive.
   const recsys::interaction_log log = recsys::generate_interactions(recsys::synthetic_config::demo());
-  std::vector<Eigen::Triplet<float, recsys::index_t>> pairs;
-  for (std::size_t r = 0; r < log.size(); ++r) pairs.emplace_back(log.users[r], log.items[r], 1.0f);
-  recsys::csr_matrix train(log.num_users(), log.num_items());
-  train.setFromTriplets(pairs.begin(), pairs.end(), [](float a, float) { return a; });
-  train.makeCompressed();
+  recsys::matrix_options binary;
+  binary.scheme = recsys::weighting::binary;
+  const recsys::csr_matrix train = recsys::build_matrix(log, binary);
 
   recsys::bpr_config cfg;                // the defaults do well out of the box
   recsys::set_param(cfg, "factors=32");  // what `--set factors=32` does
