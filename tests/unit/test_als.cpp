@@ -608,7 +608,7 @@ TEST_CASE("als: bad input is rejected", "[als]") {
 TEST_CASE("als: set_param applies key=value hyperparameters with validation", "[als]") {
   recsys::als_config c;
   recsys::set_param(c, "factors", "128");
-  recsys::set_param(c, "iterations=7");
+  recsys::set_param(c, " iterations = 7 ");  // one splitter for every recipe: spaces around either side trimmed
   recsys::set_param(c, "regularization", "1e-3");
   recsys::set_param(c, "alpha", "40");
   recsys::set_param(c, "solver", "cholesky");

@@ -36,6 +36,7 @@
 /// instantiates both.
 
 #include <recsys/config.hpp>
+#include <recsys/detail/param_table.hpp>
 #include <recsys/detail/params.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/fwd.hpp>
@@ -127,12 +128,42 @@ struct als_config {
   }
 };
 
+namespace detail {
+struct als_solver_names {
+  static constexpr std::pair<std::string_view, als_solver> values[] = {{"cg", als_solver::cg},
+                                                                       {"cholesky", als_solver::cholesky}};
+};
+struct als_confidence_names {
+  static constexpr std::pair<std::string_view, als_confidence> values[] = {{"hu", als_confidence::hu},
+                                                                           {"linear", als_confidence::linear}};
+};
+constexpr std::int64_t als_index_max = std::numeric_limits<index_t>::max();
+
+/// als_config's hyperparameters, once (detail/param_table.hpp): set_param, als_param_keys and
+/// als_params are derived from this table.
+inline constexpr std::array als_fields{
+    int_field<&als_config::factors, 1, 4096>("factors", "latent dimensions"),
+    int_field<&als_config::iterations, 1, als_index_max>("iterations", "full sweeps: items, then users"),
+    real_field<&als_config::regularization>("regularization", "lambda"),
+    real_field<&als_config::regularization_exponent>("regularization_exponent",
+                                                     "nu in lambda_u = lambda (n_u + a0 N)^nu; 0 = constant lambda"),
+    real_field<&als_config::unobserved_weight>("unobserved_weight", "a0 in the same formula"),
+    real_field<&als_config::alpha>("alpha", "confidence scale"),
+    choice_field<&als_config::confidence, als_confidence_names>("confidence",
+                                                                "hu: c = 1 + alpha w; linear: c = alpha w"),
+    choice_field<&als_config::solver, als_solver_names>("solver",
+                                                        "cg: fixed warm-started CG steps; cholesky: exact solves"),
+    int_field<&als_config::cg_steps, 1, als_index_max>("cg_steps", "CG steps per row and half-sweep"),
+    u64_field<&als_config::seed>("seed", "initialisation seed"),
+    int_field<&als_config::num_threads, 0, 65536>("num_threads", "threads (0 = default)"),
+    real_field<&als_config::init_scale>("init_scale", "initial factors ~ N(0, init_scale^2 / factors)"),
+    bool_field<&als_config::compute_loss>("compute_loss", "evaluate the objective after every iteration"),
+};
+}  // namespace detail
+
 /// The keys recsys::set_param accepts for an als_config, in documentation order.
-inline constexpr std::array<std::string_view, 13> als_param_keys{
-    "factors",           "iterations", "regularization", "regularization_exponent",
-    "unobserved_weight", "alpha",      "confidence",     "solver",
-    "cg_steps",          "seed",       "num_threads",    "init_scale",
-    "compute_loss"};
+inline constexpr std::array<std::string_view, detail::als_fields.size()> als_param_keys =
+    detail::field_names(detail::als_fields);
 
 /// Applies one hyperparameter given as text (the command line's `--set key=value`) to an
 /// als_config, then validates the whole config. Keys are recsys::als_param_keys: the integer
@@ -140,109 +171,34 @@ inline constexpr std::array<std::string_view, 13> als_param_keys{
 /// regularization_exponent, unobserved_weight, alpha, init_scale; solver = cg | cholesky;
 /// confidence = hu | linear; compute_loss = true | false (also 1/0, yes/no, on/off).
 /// Values must be complete and exact ("64", "0.01", "1e-3"; no spaces).
-/// @throws recsys::invalid_argument for an unknown key, a malformed value, or a value out of
-///         range; the config is then left unchanged.
+/// @throws recsys::invalid_argument for an unknown key (suggesting the nearest one), a malformed
+///         value, or a value out of range; the config is then left unchanged.
 /// @code
 ///   recsys::als_config cfg;
 ///   recsys::set_param(cfg, "factors", "128");
 ///   recsys::set_param(cfg, "solver=cholesky");
 /// @endcode
 inline void set_param(als_config& cfg, std::string_view key, std::string_view value) {
-  constexpr const char* where = "als::set_param";
-  constexpr std::int64_t int_max = std::numeric_limits<index_t>::max();
-  als_config c = cfg;
-  if (key == "factors") {
-    c.factors = static_cast<index_t>(detail::parse_int(where, key, value, 1, 4096));
-  } else if (key == "iterations") {
-    c.iterations = static_cast<index_t>(detail::parse_int(where, key, value, 1, int_max));
-  } else if (key == "regularization") {
-    c.regularization = detail::parse_double(where, key, value);
-  } else if (key == "regularization_exponent") {
-    c.regularization_exponent = detail::parse_double(where, key, value);
-  } else if (key == "unobserved_weight") {
-    c.unobserved_weight = detail::parse_double(where, key, value);
-  } else if (key == "alpha") {
-    c.alpha = detail::parse_double(where, key, value);
-  } else if (key == "init_scale") {
-    c.init_scale = detail::parse_double(where, key, value);
-  } else if (key == "cg_steps") {
-    c.cg_steps = static_cast<index_t>(detail::parse_int(where, key, value, 1, int_max));
-  } else if (key == "seed") {
-    // The full 64-bit range: parsed as unsigned.
-    std::uint64_t x = 0;
-    const char* end = value.data() + value.size();
-    const auto [ptr, ec] = std::from_chars(value.data(), end, x);
-    RECSYS_REQUIRE(!value.empty() && ec == std::errc() && ptr == end, where, "'", key,
-                   "' needs an integer in [0, 2^64) (got '", value, "')");
-    c.seed = x;
-  } else if (key == "num_threads") {
-    c.num_threads = static_cast<int>(detail::parse_int(where, key, value, 0, 65536));
-  } else if (key == "compute_loss") {
-    c.compute_loss = detail::parse_bool(where, key, value);
-  } else if (key == "solver") {
-    c.solver = detail::parse_choice<als_solver>(where, key, value,
-                                                {{"cg", als_solver::cg}, {"cholesky", als_solver::cholesky}});
-  } else if (key == "confidence") {
-    c.confidence = detail::parse_choice<als_confidence>(
-        where, key, value, {{"hu", als_confidence::hu}, {"linear", als_confidence::linear}});
-  } else {
-    detail::unknown_param(
-        where, key,
-        {"factors", "iterations", "regularization", "regularization_exponent", "unobserved_weight", "alpha",
-         "confidence", "solver", "cg_steps", "seed", "num_threads", "init_scale", "compute_loss"});
-  }
-  c.validate();
-  cfg = c;
+  detail::set_param_from(detail::als_fields, cfg, "als::set_param", key, value,
+                         [](const als_config& c) { c.validate(); });
 }
 
 /// set_param for one "key=value" string.
 /// @throws recsys::invalid_argument when there is no '=' or as set_param(cfg, key, value).
 inline void set_param(als_config& cfg, std::string_view assignment) {
-  const auto eq = assignment.find('=');
-  RECSYS_REQUIRE(eq != std::string_view::npos, "als::set_param", "expected key=value (got '", assignment, "')");
-  set_param(cfg, assignment.substr(0, eq), assignment.substr(eq + 1));
+  const auto [key, value] = detail::split_assignment("als::set_param", assignment);
+  set_param(cfg, key, value);
 }
 
 /// One hyperparameter of als_config as text: its key for set_param, its value and a one-line
 /// help (the recipe registry's recipe_param).
 using als_param = recipe_param;
 
-namespace detail {
-template <class T>
-std::string param_text(T v) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return v ? "true" : "false";
-  } else {
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof(buf), v);  // shortest text that reads back exactly
-    return std::string(buf, r.ptr);
-  }
-}
-}  // namespace detail
-
 /// Every key set_param accepts, with its value in `cfg` as text (what set_param reads back
 /// exactly) and a one-line help, in als_param_keys order. With the default config: the
 /// defaults a recipe registry entry lists.
 [[nodiscard]] inline std::vector<als_param> als_params(const als_config& cfg = {}) {
-  using detail::param_text;
-  return {
-      {"factors", param_text(cfg.factors), "latent dimensions"},
-      {"iterations", param_text(cfg.iterations), "full sweeps: items, then users"},
-      {"regularization", param_text(cfg.regularization), "lambda"},
-      {"regularization_exponent", param_text(cfg.regularization_exponent),
-       "nu in lambda_u = lambda (n_u + a0 N)^nu; 0 = constant lambda"},
-      {"unobserved_weight", param_text(cfg.unobserved_weight), "a0 in the same formula"},
-      {"alpha", param_text(cfg.alpha), "confidence scale"},
-      {"confidence", cfg.confidence == als_confidence::hu ? "hu" : "linear",
-       "hu: c = 1 + alpha w; linear: c = alpha w"},
-      {"solver", cfg.solver == als_solver::cg ? "cg" : "cholesky",
-       "cg: fixed warm-started CG steps; cholesky: exact solves"},
-      {"cg_steps", param_text(cfg.cg_steps), "CG steps per row and half-sweep"},
-      {"seed", param_text(cfg.seed), "initialisation seed"},
-      {"num_threads", param_text(cfg.num_threads), "threads (0 = default)"},
-      {"init_scale", param_text(cfg.init_scale), "initial factors ~ N(0, init_scale^2 / factors)"},
-      {"compute_loss", param_text(cfg.compute_loss), "evaluate the objective after every iteration"},
-  };
+  return detail::field_rows<als_param>(detail::als_fields, cfg);
 }
 
 /// What one training iteration did (als::training_history()).

@@ -10,6 +10,7 @@
 
 #include <recsys/detail/json.hpp>
 #include <recsys/detail/pairwise_sgd.hpp>
+#include <recsys/detail/param_table.hpp>
 #include <recsys/detail/params.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/io/model_store.hpp>
@@ -100,129 +101,64 @@ pairwise_settings resolve_pairwise_settings(const Config& c, const char* where) 
   return s;
 }
 
-/// Renders a hyperparameter value as text that set_param reads back exactly.
-inline std::string param_text(float v) {
-  char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, end) : std::string();
+/// bpr_config's and warp_config's hyperparameters, once (detail/param_table.hpp): set_param,
+/// bpr_params and warp_params are derived from this table (WARP adds its two at the end).
+template <class Config>
+constexpr auto make_pairwise_fields() {
+  constexpr std::int64_t lo = std::numeric_limits<int>::min(), hi = std::numeric_limits<int>::max();
+  constexpr std::array base{
+      int_field<&Config::factors, lo, hi, Config>("factors", "latent dimensions (32, 64 and 128 are fastest)"),
+      int_field<&Config::epochs, lo, hi, Config>("epochs", "passes over the interactions"),
+      real_field<&Config::learning_rate, Config>("learning_rate", "SGD step of the first epoch"),
+      real_field<&Config::learning_rate_decay, Config>("learning_rate_decay",
+                                                       "per-epoch multiplier of the learning rate, in (0, 1]"),
+      real_field<&Config::regularization, Config>("regularization", "L2 weight of every component"),
+      optional_real_field<&Config::user_regularization, Config>("user_regularization",
+                                                                "L2 weight of user factors (empty: regularization)"),
+      optional_real_field<&Config::positive_item_regularization, Config>(
+          "positive_item_regularization", "L2 weight of positive-item factors (empty: regularization)"),
+      optional_real_field<&Config::negative_item_regularization, Config>(
+          "negative_item_regularization", "L2 weight of negative-item factors (empty: regularization)"),
+      optional_real_field<&Config::bias_regularization, Config>("bias_regularization",
+                                                                "L2 weight of item biases (empty: regularization)"),
+      bool_field<&Config::item_bias, Config>("item_bias", "learn a per-item bias"),
+      real_field<&Config::sample_alpha, Config>("sample_alpha",
+                                                "negatives drawn ~ popularity^alpha; 0 = uniform; in [0, 4]"),
+      bool_field<&Config::verify_negatives, Config>("verify_negatives",
+                                                    "re-draw negatives that are positives of the user"),
+      bool_field<&Config::hogwild, Config>("hogwild", "lock-free parallel updates: faster, not reproducible"),
+      int_field<&Config::num_threads, lo, hi, Config>("num_threads", "threads, 0 = all cores"),
+      int_field<&Config::blocks, lo, hi, Config>("blocks", "strata per side of the deterministic schedule, 0 = auto"),
+      u64_field<&Config::seed, Config>("seed", "random seed"),
+      real_field<&Config::init_scale, Config>("init_scale", "initial factors ~ N(0, (init_scale / sqrt(factors))^2)"),
+      int_field<&Config::fold_in_epochs, lo, hi, Config>("fold_in_epochs",
+                                                         "SGD passes over a history in recommend_for_history"),
+  };
+  if constexpr (is_warp_config<Config>) {
+    std::array<param_field<Config>, base.size() + 2> all{};
+    for (std::size_t i = 0; i < base.size(); ++i) all[i] = base[i];
+    all[base.size()] = int_field<&Config::max_trials, lo, hi, Config>(
+        "max_trials", "negatives drawn per positive to find a margin violator");
+    all[base.size() + 1] = real_field<&Config::max_rank_weight, Config>(
+        "max_rank_weight", "cap of the rank weight ln(floor((n_items-1)/trials))");
+    return all;
+  } else {
+    return base;
+  }
 }
-inline std::string param_text(std::int64_t v) { return std::to_string(v); }
-inline std::string param_text(std::uint64_t v) { return std::to_string(v); }
-inline std::string param_text(bool v) { return v ? "true" : "false"; }
-inline std::string param_text(const std::optional<float>& v) { return v ? param_text(*v) : std::string(); }
+template <class Config>
+inline constexpr auto pairwise_fields = make_pairwise_fields<Config>();
 
 template <class Config>
 std::vector<pairwise_param> pairwise_params(const Config& c) {
-  std::vector<pairwise_param> p = {
-      {"factors", param_text(std::int64_t{c.factors}), "latent dimensions (32, 64 and 128 are fastest)"},
-      {"epochs", param_text(std::int64_t{c.epochs}), "passes over the interactions"},
-      {"learning_rate", param_text(c.learning_rate), "SGD step of the first epoch"},
-      {"learning_rate_decay", param_text(c.learning_rate_decay),
-       "per-epoch multiplier of the learning rate, in (0, 1]"},
-      {"regularization", param_text(c.regularization), "L2 weight of every component"},
-      {"user_regularization", param_text(c.user_regularization), "L2 weight of user factors (empty: regularization)"},
-      {"positive_item_regularization", param_text(c.positive_item_regularization),
-       "L2 weight of positive-item factors (empty: regularization)"},
-      {"negative_item_regularization", param_text(c.negative_item_regularization),
-       "L2 weight of negative-item factors (empty: regularization)"},
-      {"bias_regularization", param_text(c.bias_regularization), "L2 weight of item biases (empty: regularization)"},
-      {"item_bias", param_text(c.item_bias), "learn a per-item bias"},
-      {"sample_alpha", param_text(c.sample_alpha), "negatives drawn ~ popularity^alpha; 0 = uniform; in [0, 4]"},
-      {"verify_negatives", param_text(c.verify_negatives), "re-draw negatives that are positives of the user"},
-      {"hogwild", param_text(c.hogwild), "lock-free parallel updates: faster, not reproducible"},
-      {"num_threads", param_text(std::int64_t{c.num_threads}), "threads, 0 = all cores"},
-      {"blocks", param_text(std::int64_t{c.blocks}), "strata per side of the deterministic schedule, 0 = auto"},
-      {"seed", param_text(std::uint64_t{c.seed}), "random seed"},
-      {"init_scale", param_text(c.init_scale), "initial factors ~ N(0, (init_scale / sqrt(factors))^2)"},
-      {"fold_in_epochs", param_text(std::int64_t{c.fold_in_epochs}),
-       "SGD passes over a history in recommend_for_history"},
-  };
-  if constexpr (is_warp_config<Config>) {
-    p.push_back({"max_trials", param_text(std::int64_t{c.max_trials}),
-                 "negatives drawn per positive to find a margin violator"});
-    p.push_back(
-        {"max_rank_weight", param_text(c.max_rank_weight), "cap of the rank weight ln(floor((n_items-1)/trials))"});
-  }
-  return p;
+  return field_rows<pairwise_param>(pairwise_fields<Config>, c);
 }
 
 template <class Config>
 void set_pairwise_param(Config& cfg, std::string_view key, std::string_view value) {
   const char* where = is_warp_config<Config> ? "warp_config::set_param" : "bpr_config::set_param";
-  Config c = cfg;
-  const auto as_int = [&] {
-    return static_cast<int>(
-        parse_int(where, key, value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
-  };
-  const auto as_float = [&] { return static_cast<float>(parse_double(where, key, value)); };
-  const auto as_bool = [&] { return parse_bool(where, key, value); };
-  if (key == "factors")
-    c.factors = as_int();
-  else if (key == "epochs")
-    c.epochs = as_int();
-  else if (key == "learning_rate")
-    c.learning_rate = as_float();
-  else if (key == "learning_rate_decay")
-    c.learning_rate_decay = as_float();
-  else if (key == "regularization")
-    c.regularization = as_float();
-  else if (key == "user_regularization")
-    c.user_regularization = as_float();
-  else if (key == "positive_item_regularization")
-    c.positive_item_regularization = as_float();
-  else if (key == "negative_item_regularization")
-    c.negative_item_regularization = as_float();
-  else if (key == "bias_regularization")
-    c.bias_regularization = as_float();
-  else if (key == "item_bias")
-    c.item_bias = as_bool();
-  else if (key == "sample_alpha")
-    c.sample_alpha = as_float();
-  else if (key == "verify_negatives")
-    c.verify_negatives = as_bool();
-  else if (key == "hogwild")
-    c.hogwild = as_bool();
-  else if (key == "num_threads")
-    c.num_threads = as_int();
-  else if (key == "blocks")
-    c.blocks = as_int();
-  else if (key == "seed") {
-    // The whole unsigned 64-bit range (seeds are often hashes).
-    std::uint64_t x = 0;
-    const char* end = value.data() + value.size();
-    const auto [ptr, ec] = std::from_chars(value.data(), end, x);
-    RECSYS_REQUIRE(!value.empty() && ec == std::errc() && ptr == end, where, "'", key,
-                   "' needs an unsigned integer (got '", value, "')");
-    c.seed = x;
-  } else if (key == "init_scale")
-    c.init_scale = as_float();
-  else if (key == "fold_in_epochs")
-    c.fold_in_epochs = as_int();
-  else if (is_warp_config<Config> && key == "max_trials") {
-    if constexpr (is_warp_config<Config>) c.max_trials = as_int();
-  } else if (is_warp_config<Config> && key == "max_rank_weight") {
-    if constexpr (is_warp_config<Config>) c.max_rank_weight = as_float();
-  } else {
-    std::vector<std::string> names;
-    for (const auto& p : pairwise_params(c)) names.push_back(p.name);
-    unknown_param(where, key, names);
-  }
-  validate_pairwise_config(c, where);
-  cfg = std::move(c);
-}
-
-/// Splits "key=value" (spaces around either side trimmed).
-inline std::pair<std::string_view, std::string_view> split_assignment(const char* where, std::string_view text) {
-  const auto trim = [](std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-  };
-  const auto eq = text.find('=');
-  RECSYS_REQUIRE(eq != std::string_view::npos, where, "expected key=value (got '", text, "')");
-  const std::string_view key = trim(text.substr(0, eq));
-  RECSYS_REQUIRE(!key.empty(), where, "empty key in '", text, "'");
-  return {key, trim(text.substr(eq + 1))};
+  set_param_from(pairwise_fields<Config>, cfg, where, key, value,
+                 [&](const Config& c) { validate_pairwise_config(c, where); });
 }
 
 }  // namespace detail
