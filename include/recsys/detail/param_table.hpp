@@ -51,7 +51,24 @@ struct param_field {
   void (*set)(Config&, std::string_view where, std::string_view key, std::string_view value);
   /// The member as text that set() reads back exactly.
   std::string (*get)(const Config&);
+  /// Another name set() is also reached by (e.g. Personalize's name for the same setting).
+  std::string_view alias = {};
 };
+
+/// A field with its own parsing and printing (durations, lists, ...): captureless lambdas
+/// `set(Config&, where, key, value)` and `get(const Config&) -> std::string`.
+template <class C, class Set, class Get>
+constexpr param_field<C> custom_field(std::string_view name, std::string_view help, Set set, Get get,
+                                      std::string_view alias = {}) {
+  return param_field<C>{name, help, +set, +get, alias};
+}
+
+/// The same field reached by a second name.
+template <class C>
+constexpr param_field<C> with_alias(param_field<C> f, std::string_view alias) {
+  f.alias = alias;
+  return f;
+}
 
 /// A number or bool as the shortest text that reads back exactly.
 template <class T>
@@ -101,6 +118,20 @@ constexpr auto real_field(std::string_view name, std::string_view help) {
       name, help,
       [](C& c, std::string_view where, std::string_view key, std::string_view v) {
         c.*Member = static_cast<T>(parse_double(where, key, v));
+      },
+      [](const C& c) { return value_text(c.*Member); }};
+}
+
+/// A real member in [0, 1] (fractions, percentiles).
+template <auto Member, class C = typename member_traits<decltype(Member)>::config>
+constexpr auto unit_field(std::string_view name, std::string_view help) {
+  using T = typename member_traits<decltype(Member)>::value;
+  return param_field<C>{
+      name, help,
+      [](C& c, std::string_view where, std::string_view key, std::string_view v) {
+        const double x = parse_double(where, key, v);
+        RECSYS_REQUIRE(x >= 0.0 && x <= 1.0, where, "'", key, "' must be in [0, 1] (got ", x, ")");
+        c.*Member = static_cast<T>(x);
       },
       [](const C& c) { return value_text(c.*Member); }};
 }
@@ -162,7 +193,7 @@ constexpr std::array<std::string_view, N> field_names(const std::array<param_fie
   return out;
 }
 
-/// set_param through a table: parses `value` into the field named `key` of a copy of `cfg`,
+/// set_param through a table: parses `value` into the field named `key` (or its alias) of a copy of `cfg`,
 /// validates the copy (Config::validate() or a free validate(const Config&)), then assigns it.
 /// @throws recsys::invalid_argument for an unknown key (suggesting the nearest one), a
 ///         malformed value or a value out of range; `cfg` is then unchanged.
@@ -170,7 +201,7 @@ template <class Config, std::size_t N, class Validate>
 void set_param_from(const std::array<param_field<Config>, N>& table, Config& cfg, std::string_view where,
                     std::string_view key, std::string_view value, Validate&& validate) {
   for (const auto& f : table)
-    if (f.name == key) {
+    if (f.name == key || (!f.alias.empty() && f.alias == key)) {
       Config c = cfg;
       f.set(c, where, key, value);
       validate(c);

@@ -8,6 +8,7 @@
 /// of the CLI and the recipes (set_param, item_to_item_settings), and recency weights. Apart
 /// from the model so that code which configures or describes a model does not include it.
 
+#include <recsys/detail/param_table.hpp>
 #include <recsys/detail/params.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/types.hpp>
@@ -248,37 +249,6 @@ struct setting_info {
   std::string_view description;
 };
 
-/// The names set_param() accepts, in a fixed order (Personalize's SIMS names are accepted as
-/// aliases, listed in the descriptions).
-[[nodiscard]] inline std::span<const setting_info> item_to_item_settings() noexcept {
-  static constexpr setting_info settings[] = {
-      {"similarity",
-       "pair score: count | jaccard | cosine | lift | pmi | npmi | llr | confidence | sims | bm25 | tfidf"},
-      {"neighbours", "neighbours kept per item (K), >= 1"},
-      {"min_cooccurrence", "min transactions holding both items, >= 1 (alias: min_cointeraction_count)"},
-      {"min_score", "min pair score (a number, or -inf for none)"},
-      {"popularity_discount",
-       "sims exponent d in [0, 1]: 0 popular items win, 1 pure correlation (alias: popularity_discount_factor)"},
-      {"bm25_k1", "BM25 k1, >= 0"},
-      {"bm25_b", "BM25 b, in [0, 1]"},
-      {"min_row_length_percentile", "drop shorter histories, in [0, 1] (alias: min_user_history_length_percentile)"},
-      {"max_row_length_percentile", "drop longer histories, in [0, 1] (alias: max_user_history_length_percentile)"},
-      {"min_item_count_percentile", "drop rarer items, in [0, 1] (alias: min_item_interaction_count_percentile)"},
-      {"max_item_count_percentile",
-       "drop more popular items, in [0, 1] (alias: max_item_interaction_count_percentile)"},
-      {"max_row_length", "cap on distinct items per history / basket, sampled; 0 = none (alias: max_history_length)"},
-      {"event_types", "comma-separated EVENT_TYPEs to mine (empty: all)"},
-      {"cross_event_types", "comma-separated EVENT_TYPEs of the neighbour side (cross-occurrence, e.g. purchase)"},
-      {"exclude_event_types", "comma-separated EVENT_TYPEs also_viewed never returns to that user (e.g. purchase)"},
-      {"time_window", "max time between co-occurring events, 0 = none: seconds or 30m, 2h, 1d"},
-      {"forward_only", "true: only neighbours seen at or after the query item"},
-      {"recency_half_life", "item-KNN history weight half-life, 0 = none: seconds or 12h, 7d"},
-      {"seed", "seed of the history cap sampling"},
-      {"num_threads", "threads for mining, 0 = default"},
-  };
-  return settings;
-}
-
 namespace detail {
 // A duration for item_to_item: "0" (off) or what detail::parse_duration accepts.
 inline timestamp_t i2i_duration(std::string_view where, std::string_view key, std::string_view value) {
@@ -305,12 +275,6 @@ inline std::vector<std::string> i2i_list(std::string_view where, std::string_vie
   return out;
 }
 
-inline double i2i_unit(std::string_view where, std::string_view key, std::string_view value) {
-  const double x = parse_double(where, key, value);
-  RECSYS_REQUIRE(x >= 0.0 && x <= 1.0, where, "'", key, "' must be in [0, 1] (got ", x, ")");
-  return x;
-}
-
 // Shortest text that parses back to the same double.
 inline std::string i2i_number(double x) {
   if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
@@ -324,7 +288,121 @@ inline std::string i2i_join(const std::vector<std::string>& v) {
   for (const auto& s : v) out.append(out.empty() ? "" : ",").append(s);
   return out;
 }
+
+using i2i = item_to_item_config;
+constexpr std::int64_t i2i_index_max = std::numeric_limits<index_t>::max();
+
+/// item_to_item_config's hyperparameters, once (detail/param_table.hpp): set_param,
+/// item_to_item_settings and to_params are derived from this table. Personalize SIMS's names
+/// are aliases.
+inline constexpr std::array item_to_item_fields{
+    custom_field<i2i>(
+        "similarity", "pair score: count | jaccard | cosine | lift | pmi | npmi | llr | confidence | sims | bm25 | tfidf",
+        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
+          for (item_similarity s : all_item_similarities)
+            if (to_string(s) == value) {
+              c.similarity = s;
+              return;
+            }
+          std::string names;
+          for (item_similarity s : all_item_similarities) names.append(names.empty() ? "" : " | ").append(to_string(s));
+          throw_invalid_argument(where, "'", key, "' must be one of ", names, " (got '", value, "')");
+        },
+        [](const i2i& c) { return std::string(to_string(c.similarity)); }),
+    int_field<&i2i::neighbours, 1, i2i_index_max>("neighbours", "neighbours kept per item (K), >= 1"),
+    with_alias(int_field<&i2i::min_cooccurrence, 1, std::numeric_limits<std::int32_t>::max()>(
+                   "min_cooccurrence", "min transactions holding both items, >= 1 (alias: min_cointeraction_count)"),
+               "min_cointeraction_count"),
+    custom_field<i2i>(
+        "min_score", "min pair score (a number, or -inf for none)",
+        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
+          c.min_score = value == "-inf" ? -std::numeric_limits<double>::infinity() : parse_double(where, key, value);
+        },
+        [](const i2i& c) { return i2i_number(c.min_score); }),
+    with_alias(unit_field<&i2i::popularity_discount>(
+                   "popularity_discount",
+                   "sims exponent d in [0, 1]: 0 popular items win, 1 pure correlation (alias: popularity_discount_factor)"),
+               "popularity_discount_factor"),
+    custom_field<i2i>(
+        "bm25_k1", "BM25 k1, >= 0",
+        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
+          const double x = parse_double(where, key, value);
+          RECSYS_REQUIRE(x >= 0.0, where, "'", key, "' must be >= 0 (got ", x, ")");
+          c.bm25_k1 = x;
+        },
+        [](const i2i& c) { return i2i_number(c.bm25_k1); }),
+    unit_field<&i2i::bm25_b>("bm25_b", "BM25 b, in [0, 1]"),
+    with_alias(unit_field<&i2i::min_row_length_percentile>(
+                   "min_row_length_percentile",
+                   "drop shorter histories, in [0, 1] (alias: min_user_history_length_percentile)"),
+               "min_user_history_length_percentile"),
+    with_alias(unit_field<&i2i::max_row_length_percentile>(
+                   "max_row_length_percentile",
+                   "drop longer histories, in [0, 1] (alias: max_user_history_length_percentile)"),
+               "max_user_history_length_percentile"),
+    with_alias(unit_field<&i2i::min_item_count_percentile>(
+                   "min_item_count_percentile",
+                   "drop rarer items, in [0, 1] (alias: min_item_interaction_count_percentile)"),
+               "min_item_interaction_count_percentile"),
+    with_alias(unit_field<&i2i::max_item_count_percentile>(
+                   "max_item_count_percentile",
+                   "drop more popular items, in [0, 1] (alias: max_item_interaction_count_percentile)"),
+               "max_item_interaction_count_percentile"),
+    with_alias(int_field<&i2i::max_row_length, 0, std::numeric_limits<std::uint32_t>::max()>(
+                   "max_row_length",
+                   "cap on distinct items per history / basket, sampled; 0 = none (alias: max_history_length)"),
+               "max_history_length"),
+    custom_field<i2i>(
+        "event_types", "comma-separated EVENT_TYPEs to mine (empty: all)",
+        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
+          c.event_types = i2i_list(where, key, value);
+        },
+        [](const i2i& c) { return i2i_join(c.event_types); }),
+    custom_field<i2i>(
+        "cross_event_types", "comma-separated EVENT_TYPEs of the neighbour side (cross-occurrence, e.g. purchase)",
+        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
+          c.cross_event_types = i2i_list(where, key, value);
+        },
+        [](const i2i& c) { return i2i_join(c.cross_event_types); }),
+    custom_field<i2i>(
+        "exclude_event_types", "comma-separated EVENT_TYPEs also_viewed never returns to that user (e.g. purchase)",
+        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
+          c.exclude_event_types = i2i_list(where, key, value);
+        },
+        [](const i2i& c) { return i2i_join(c.exclude_event_types); }),
+    custom_field<i2i>(
+        "time_window", "max time between co-occurring events, 0 = none: seconds or 30m, 2h, 1d",
+        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
+          c.time_window = i2i_duration(where, key, value);
+        },
+        [](const i2i& c) { return std::to_string(c.time_window); }),
+    bool_field<&i2i::forward_only>("forward_only", "true: only neighbours seen at or after the query item"),
+    custom_field<i2i>(
+        "recency_half_life", "item-KNN history weight half-life, 0 = none: seconds or 12h, 7d",
+        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
+          // a plain number of seconds may be fractional; with a unit, what parse_duration accepts
+          const bool plain = !value.empty() && ((value.back() >= '0' && value.back() <= '9') || value.back() == '.');
+          const double x = plain ? parse_double(where, key, value) : static_cast<double>(i2i_duration(where, key, value));
+          RECSYS_REQUIRE(x >= 0.0, where, "'", key, "' must be >= 0 (got ", value, ")");
+          c.recency_half_life = x;
+        },
+        [](const i2i& c) { return i2i_number(c.recency_half_life); }),
+    u64_field<&i2i::seed>("seed", "seed of the history cap sampling"),
+    int_field<&i2i::num_threads, 0, std::numeric_limits<int>::max()>("num_threads", "threads for mining, 0 = default"),
+};
 }  // namespace detail
+
+/// The names set_param() accepts, in a fixed order (Personalize's SIMS names are accepted as
+/// aliases, listed in the descriptions).
+[[nodiscard]] inline std::span<const setting_info> item_to_item_settings() noexcept {
+  static constexpr auto settings = [] {
+    std::array<setting_info, detail::item_to_item_fields.size()> out{};
+    for (std::size_t i = 0; i < out.size(); ++i)
+      out[i] = {detail::item_to_item_fields[i].name, detail::item_to_item_fields[i].help};
+    return out;
+  }();
+  return settings;
+}
 
 /// Sets one hyperparameter of `config` from text, validating the value: what the CLI's
 /// `--set key=value` and the recipe registry call (the house's set_param convention). Names:
@@ -340,128 +418,25 @@ inline std::string i2i_join(const std::vector<std::string>& v) {
 ///   recsys::set_param(c, "time_window=1d");
 /// @endcode
 inline void set_param(item_to_item_config& config, std::string_view key, std::string_view value) {
-  constexpr const char* where = "item_to_item::set_param";
-  item_to_item_config c = config;
-  if (key == "similarity") {
-    bool found = false;
-    for (item_similarity s : all_item_similarities)
-      if (to_string(s) == value) {
-        c.similarity = s;
-        found = true;
-      }
-    if (!found) {
-      std::string names;
-      for (item_similarity s : all_item_similarities) names.append(names.empty() ? "" : " | ").append(to_string(s));
-      detail::throw_invalid_argument(where, "'", key, "' must be one of ", names, " (got '", value, "')");
-    }
-  } else if (key == "neighbours") {
-    c.neighbours = static_cast<index_t>(detail::parse_int(where, key, value, 1, std::numeric_limits<index_t>::max()));
-  } else if (key == "min_cooccurrence" || key == "min_cointeraction_count") {
-    c.min_cooccurrence = detail::parse_int(where, key, value, 1, std::numeric_limits<std::int32_t>::max());
-  } else if (key == "min_score") {
-    c.min_score = value == "-inf" ? -std::numeric_limits<double>::infinity() : detail::parse_double(where, key, value);
-  } else if (key == "popularity_discount" || key == "popularity_discount_factor") {
-    c.popularity_discount = detail::i2i_unit(where, key, value);
-  } else if (key == "bm25_k1") {
-    c.bm25_k1 = detail::parse_double(where, key, value);
-    RECSYS_REQUIRE(c.bm25_k1 >= 0.0, where, "'", key, "' must be >= 0 (got ", c.bm25_k1, ")");
-  } else if (key == "bm25_b") {
-    c.bm25_b = detail::i2i_unit(where, key, value);
-  } else if (key == "min_row_length_percentile" || key == "min_user_history_length_percentile") {
-    c.min_row_length_percentile = detail::i2i_unit(where, key, value);
-  } else if (key == "max_row_length_percentile" || key == "max_user_history_length_percentile") {
-    c.max_row_length_percentile = detail::i2i_unit(where, key, value);
-  } else if (key == "min_item_count_percentile" || key == "min_item_interaction_count_percentile") {
-    c.min_item_count_percentile = detail::i2i_unit(where, key, value);
-  } else if (key == "max_item_count_percentile" || key == "max_item_interaction_count_percentile") {
-    c.max_item_count_percentile = detail::i2i_unit(where, key, value);
-  } else if (key == "max_row_length" || key == "max_history_length") {
-    c.max_row_length = detail::parse_int(where, key, value, 0, std::numeric_limits<std::uint32_t>::max());
-  } else if (key == "event_types") {
-    c.event_types = detail::i2i_list(where, key, value);
-  } else if (key == "cross_event_types") {
-    c.cross_event_types = detail::i2i_list(where, key, value);
-  } else if (key == "exclude_event_types") {
-    c.exclude_event_types = detail::i2i_list(where, key, value);
-  } else if (key == "time_window") {
-    c.time_window = detail::i2i_duration(where, key, value);
-  } else if (key == "forward_only") {
-    c.forward_only = detail::parse_bool(where, key, value);
-  } else if (key == "recency_half_life") {
-    // a plain number of seconds may be fractional; with a unit, what parse_duration accepts
-    const bool plain = !value.empty() && ((value.back() >= '0' && value.back() <= '9') || value.back() == '.');
-    c.recency_half_life =
-        plain ? detail::parse_double(where, key, value) : static_cast<double>(detail::i2i_duration(where, key, value));
-    RECSYS_REQUIRE(c.recency_half_life >= 0.0, where, "'", key, "' must be >= 0 (got ", value, ")");
-  } else if (key == "seed") {
-    c.seed = static_cast<std::uint64_t>(detail::parse_int(where, key, value, 0));
-  } else if (key == "num_threads") {
-    c.num_threads = static_cast<int>(detail::parse_int(where, key, value, 0, std::numeric_limits<int>::max()));
-  } else {
-    detail::unknown_param(where, key,
-                          {"similarity",
-                           "neighbours",
-                           "min_cooccurrence",
-                           "min_score",
-                           "popularity_discount",
-                           "bm25_k1",
-                           "bm25_b",
-                           "min_row_length_percentile",
-                           "max_row_length_percentile",
-                           "min_item_count_percentile",
-                           "max_item_count_percentile",
-                           "max_row_length",
-                           "event_types",
-                           "cross_event_types",
-                           "exclude_event_types",
-                           "time_window",
-                           "forward_only",
-                           "recency_half_life",
-                           "seed",
-                           "num_threads"});
-  }
-  config = std::move(c);
+  detail::set_param_from(detail::item_to_item_fields, config, "item_to_item::set_param", key, value,
+                         [](const item_to_item_config&) {});  // each field checks its own range
 }
 
 /// set_param(config, key, value) for one "key=value" string (blanks around key and value are
 /// ignored).
 /// @throws recsys::invalid_argument if there is no '=', or as the three-argument form.
 inline void set_param(item_to_item_config& config, std::string_view assignment) {
-  const std::size_t eq = assignment.find('=');
-  RECSYS_REQUIRE(eq != std::string_view::npos, "item_to_item::set_param", "expected key=value, got '", assignment, "'");
-  auto trim = [](std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-  };
-  set_param(config, trim(assignment.substr(0, eq)), trim(assignment.substr(eq + 1)));
+  const auto [key, value] = detail::split_assignment("item_to_item::set_param", assignment);
+  set_param(config, key, value);
 }
 
 /// Every hyperparameter of `config` as text, in item_to_item_settings() order, such that
 /// set_param() of each pair on a default config gives back `config` (model manifests, the
 /// CLI's effective parameters, the registry's defaults).
 [[nodiscard]] inline std::vector<std::pair<std::string, std::string>> to_params(const item_to_item_config& c) {
-  using detail::i2i_number;
-  return {{"similarity", std::string(to_string(c.similarity))},
-          {"neighbours", std::to_string(c.neighbours)},
-          {"min_cooccurrence", std::to_string(c.min_cooccurrence)},
-          {"min_score", i2i_number(c.min_score)},
-          {"popularity_discount", i2i_number(c.popularity_discount)},
-          {"bm25_k1", i2i_number(c.bm25_k1)},
-          {"bm25_b", i2i_number(c.bm25_b)},
-          {"min_row_length_percentile", i2i_number(c.min_row_length_percentile)},
-          {"max_row_length_percentile", i2i_number(c.max_row_length_percentile)},
-          {"min_item_count_percentile", i2i_number(c.min_item_count_percentile)},
-          {"max_item_count_percentile", i2i_number(c.max_item_count_percentile)},
-          {"max_row_length", std::to_string(c.max_row_length)},
-          {"event_types", detail::i2i_join(c.event_types)},
-          {"cross_event_types", detail::i2i_join(c.cross_event_types)},
-          {"exclude_event_types", detail::i2i_join(c.exclude_event_types)},
-          {"time_window", std::to_string(c.time_window)},
-          {"forward_only", c.forward_only ? "true" : "false"},
-          {"recency_half_life", i2i_number(c.recency_half_life)},
-          {"seed", std::to_string(c.seed)},
-          {"num_threads", std::to_string(c.num_threads)}};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : detail::item_to_item_fields) out.emplace_back(std::string(f.name), f.get(c));
+  return out;
 }
 
 /// Recency weights 2^(-(now - t) / half_life) of events at times `times` (a half_life of 0
