@@ -7,7 +7,7 @@
 #     seed corpus;
 #   - the concurrency tests (ctest label "concurrency") under ThreadSanitizer, std::thread
 #     backend (RECSYS_USE_OPENMP=OFF: libgomp is not TSan-instrumented).
-# See docs/reliability.md. Bounded so that the whole of .ci/run stays within 30 minutes on 2 cores.
+# See docs/dev/ci.md (stages, costs). Target for the whole of .ci/run: 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
