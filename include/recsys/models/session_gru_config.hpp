@@ -7,6 +7,7 @@
 /// (session_gru_config, GRU4Rec's names, parsed from text by set_param as the CLI's `--set` does,
 /// written back by params()) and its trained arrays (session_gru_network).
 
+#include <recsys/detail/param_table.hpp>
 #include <recsys/detail/params.hpp>
 #include <recsys/detail/session_gru_network.hpp>
 #include <recsys/errors.hpp>
@@ -135,6 +136,98 @@ inline double parse_positive(std::string_view key, std::string_view v) {
 
 }  // namespace detail
 
+namespace detail {
+// Ranges of the real-valued GRU settings (class constants: a template argument cannot be a
+// double for every compiler recsys supports).
+struct gru_unit_open { static constexpr double lo = 0.0, hi = 1.0; static constexpr bool open = true; };
+struct gru_unit { static constexpr double lo = 0.0, hi = 1.0; static constexpr bool open = false; };
+struct gru_nonneg { static constexpr double lo = 0.0, hi = 1e6; static constexpr bool open = false; };
+
+using gru_cfg = session_gru_config;
+
+template <auto Member, class Range>
+constexpr param_field<gru_cfg> gru_range_field(std::string_view name, std::string_view help) {
+  return custom_field<gru_cfg>(
+      name, help,
+      [](gru_cfg& c, std::string_view, std::string_view key, std::string_view v) {
+        c.*Member = parse_in(key, v, Range::lo, Range::hi, Range::open);
+      },
+      [](const gru_cfg& c) { return value_text(c.*Member); });
+}
+
+template <auto Member>
+constexpr param_field<gru_cfg> gru_positive_field(std::string_view name, std::string_view help) {
+  return custom_field<gru_cfg>(
+      name, help,
+      [](gru_cfg& c, std::string_view, std::string_view key, std::string_view v) { c.*Member = parse_positive(key, v); },
+      [](const gru_cfg& c) { return value_text(c.*Member); });
+}
+
+struct gru_loss_names {
+  static constexpr std::pair<std::string_view, session_gru_loss> values[] = {
+      {"cross-entropy", session_gru_loss::cross_entropy},
+      {"bpr-max", session_gru_loss::bpr_max},
+      {"top1-max", session_gru_loss::top1_max}};
+};
+struct gru_optimizer_names {
+  static constexpr std::pair<std::string_view, session_gru_optimizer> values[] = {
+      {"adagrad", session_gru_optimizer::adagrad}, {"adam", session_gru_optimizer::adam}};
+};
+
+/// session_gru_config's hyperparameters, once (detail/param_table.hpp), GRU4Rec's names:
+/// set_param and params() are derived from this table. `hidden` only sets (every layer's size;
+/// params() lists `layers`).
+inline constexpr std::array session_gru_fields{
+    choice_field<&gru_cfg::loss, gru_loss_names>("loss", "cross-entropy | bpr-max | top1-max"),
+    custom_field<gru_cfg>(
+        "layers", "GRU layer sizes, input side first: 100 or 100/100",
+        [](gru_cfg& c, std::string_view, std::string_view key, std::string_view v) { c.layers = parse_layers(key, v); },
+        [](const gru_cfg& c) {
+          std::string out;
+          for (std::size_t i = 0; i < c.layers.size(); ++i) out.append(i ? "/" : "").append(std::to_string(c.layers[i]));
+          return out;
+        }),
+    param_field<gru_cfg>{"hidden", "sets the size of every layer (applied after layers)",
+                         +[](gru_cfg& c, std::string_view where, std::string_view key, std::string_view v) {
+                           const auto h = static_cast<index_t>(parse_int(where, key, v, 1, 1 << 20));
+                           for (auto& l : c.layers) l = h;
+                         },
+                         nullptr},
+    custom_field<gru_cfg>(
+        "embedding", "width of a separate item embedding (0: none; \"layersize\": the first layer's)",
+        [](gru_cfg& c, std::string_view where, std::string_view key, std::string_view v) {
+          c.embedding = v == "layersize" ? (c.layers.empty() ? 0 : c.layers.front())
+                                         : static_cast<index_t>(parse_int(where, key, v, 0, 1 << 20));
+        },
+        [](const gru_cfg& c) { return value_text(c.embedding); }),
+    bool_field<&gru_cfg::constrained_embedding>("constrained_embedding", "input item embedding = output weights"),
+    int_field<&gru_cfg::batch_size, 1, 1 << 20>("batch_size", "concurrent sessions per mini-batch"),
+    with_alias(gru_range_field<&gru_cfg::dropout_p_embed, gru_unit_open>("dropout_p_embed", "dropout on the input embedding"),
+               "dropout_embed"),
+    with_alias(gru_range_field<&gru_cfg::dropout_p_hidden, gru_unit_open>("dropout_p_hidden", "dropout on the GRU output"),
+               "dropout_hidden"),
+    gru_positive_field<&gru_cfg::learning_rate>("learning_rate", "learning rate"),
+    gru_range_field<&gru_cfg::momentum, gru_unit_open>("momentum", "Adagrad momentum, in [0, 1)"),
+    choice_field<&gru_cfg::optimizer, gru_optimizer_names>("optimizer", "adagrad | adam"),
+    int_field<&gru_cfg::n_sample, 0, 1 << 24>("n_sample", "shared negatives per mini-batch (0: in-batch only)"),
+    gru_range_field<&gru_cfg::sample_alpha, gru_unit>("sample_alpha", "negatives drawn with probability ~ support^sample_alpha"),
+    gru_range_field<&gru_cfg::logq, gru_nonneg>("logq", "logQ correction (cross-entropy only)"),
+    gru_range_field<&gru_cfg::bpreg, gru_nonneg>("bpreg", "BPR-max score regularisation"),
+    gru_range_field<&gru_cfg::elu_param, gru_nonneg>("elu_param", "ELU on the scores for BPR-max (0: linear)"),
+    with_alias(int_field<&gru_cfg::n_epochs, 1, 1 << 20>("n_epochs", "training epochs"), "epochs"),
+    gru_positive_field<&gru_cfg::adagrad_epsilon>("adagrad_epsilon", "Adagrad epsilon"),
+    gru_range_field<&gru_cfg::adam_beta1, gru_unit_open>("adam_beta1", "Adam beta1, in [0, 1)"),
+    gru_range_field<&gru_cfg::adam_beta2, gru_unit_open>("adam_beta2", "Adam beta2, in [0, 1)"),
+    gru_positive_field<&gru_cfg::adam_epsilon>("adam_epsilon", "Adam epsilon"),
+    bool_field<&gru_cfg::hrnn>("hrnn", "HRNN: a user-level GRU carries state across a user's sessions"),
+    int_field<&gru_cfg::user_hidden, 0, 1 << 20>("user_hidden", "HRNN user GRU size (0: the last layer's size)"),
+    u64_field<&gru_cfg::seed>("seed", "initialisation, negatives and dropout"),
+    int_field<&gru_cfg::num_threads, 0, 1 << 16>("num_threads", "threads (0: default)"),
+    int_field<&gru_cfg::progress_every, 1, std::numeric_limits<index_t>::max()>(
+        "progress_every", "refresh the reported running loss every N mini-batches"),
+};
+}  // namespace detail
+
 /// Sets one hyperparameter from strings, as the CLI's `--set key=value` does (recipe gru4rec). Values are parsed
 /// strictly (the whole string must be a value of the right type; surrounding blanks are ignored)
 /// and range-checked; combinations are checked by session_gru_config::validate().
@@ -149,129 +242,28 @@ inline double parse_positive(std::string_view key, std::string_view v) {
 /// @throws recsys::invalid_argument for an unknown key (the message lists the known ones), an
 ///         unparsable value or a value out of range.
 inline void set_param(session_gru_config& c, std::string_view key, std::string_view value) {
-  using namespace detail;
-  constexpr const char* where = session_gru_where;
-  key = trim(key);
-  std::string_view v = trim(value);
+  std::string_view v = detail::trim(value);
   if (v == "True") v = "true";  // GRU4Rec's Python spelling
   if (v == "False") v = "false";
-  auto count = [&](std::int64_t lo, std::int64_t hi) { return static_cast<index_t>(parse_int(where, key, v, lo, hi)); };
-  if (key == "loss") {
-    c.loss = parse_choice<session_gru_loss>(where, key, v,
-                                            {{"cross-entropy", session_gru_loss::cross_entropy},
-                                             {"bpr-max", session_gru_loss::bpr_max},
-                                             {"top1-max", session_gru_loss::top1_max}});
-  } else if (key == "layers") {
-    c.layers = parse_layers(key, v);
-  } else if (key == "hidden") {
-    const index_t h = count(1, 1 << 20);
-    for (auto& l : c.layers) l = h;
-  } else if (key == "embedding") {
-    c.embedding = v == "layersize" ? (c.layers.empty() ? 0 : c.layers.front()) : count(0, 1 << 20);
-  } else if (key == "constrained_embedding") {
-    c.constrained_embedding = parse_bool(where, key, v);
-  } else if (key == "batch_size") {
-    c.batch_size = count(1, 1 << 20);
-  } else if (key == "dropout_p_embed" || key == "dropout_embed") {
-    c.dropout_p_embed = parse_in(key, v, 0.0, 1.0, true);
-  } else if (key == "dropout_p_hidden" || key == "dropout_hidden") {
-    c.dropout_p_hidden = parse_in(key, v, 0.0, 1.0, true);
-  } else if (key == "learning_rate") {
-    c.learning_rate = parse_positive(key, v);
-  } else if (key == "momentum") {
-    c.momentum = parse_in(key, v, 0.0, 1.0, true);
-  } else if (key == "optimizer") {
-    c.optimizer = parse_choice<session_gru_optimizer>(
-        where, key, v, {{"adagrad", session_gru_optimizer::adagrad}, {"adam", session_gru_optimizer::adam}});
-  } else if (key == "n_sample") {
-    c.n_sample = count(0, 1 << 24);
-  } else if (key == "sample_alpha") {
-    c.sample_alpha = parse_in(key, v, 0.0, 1.0, false);
-  } else if (key == "logq") {
-    c.logq = parse_in(key, v, 0.0, 1e6, false);
-  } else if (key == "bpreg") {
-    c.bpreg = parse_in(key, v, 0.0, 1e6, false);
-  } else if (key == "elu_param") {
-    c.elu_param = parse_in(key, v, 0.0, 1e6, false);
-  } else if (key == "n_epochs" || key == "epochs") {
-    c.n_epochs = count(1, 1 << 20);
-  } else if (key == "adagrad_epsilon") {
-    c.adagrad_epsilon = parse_positive(key, v);
-  } else if (key == "adam_beta1") {
-    c.adam_beta1 = parse_in(key, v, 0.0, 1.0, true);
-  } else if (key == "adam_beta2") {
-    c.adam_beta2 = parse_in(key, v, 0.0, 1.0, true);
-  } else if (key == "adam_epsilon") {
-    c.adam_epsilon = parse_positive(key, v);
-  } else if (key == "hrnn") {
-    c.hrnn = parse_bool(where, key, v);
-  } else if (key == "user_hidden") {
-    c.user_hidden = count(0, 1 << 20);
-  } else if (key == "seed") {
-    std::uint64_t x = 0;
-    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-    RECSYS_REQUIRE(!v.empty() && ec == std::errc() && ptr == v.data() + v.size(), where,
-                   "'seed' needs an unsigned 64-bit integer (got '", v, "')");
-    c.seed = x;
-  } else if (key == "num_threads") {
-    c.num_threads = static_cast<int>(parse_int(where, key, v, 0, 1 << 16));
-  } else if (key == "progress_every") {
-    c.progress_every = count(1, std::numeric_limits<index_t>::max());
-  } else {
-    unknown_param(where, key,
-                  {"loss", "layers", "hidden", "embedding", "constrained_embedding", "batch_size", "dropout_p_embed",
-                   "dropout_embed", "dropout_p_hidden", "dropout_hidden", "learning_rate", "momentum", "optimizer",
-                   "n_sample", "sample_alpha", "logq", "bpreg", "elu_param", "n_epochs", "epochs", "adagrad_epsilon",
-                   "adam_beta1", "adam_beta2", "adam_epsilon", "hrnn", "user_hidden", "seed", "num_threads",
-                   "progress_every"});
-  }
+  // combinations are checked by validate() at fit time, so settings can come in any order
+  detail::set_param_from(detail::session_gru_fields, c, detail::session_gru_where, detail::trim(key), v,
+                         [](const session_gru_config&) {});
 }
 
 /// set_param from one "key=value" string (the form of the CLI's `--set`).
 /// @throws recsys::invalid_argument when there is no '=' or as set_param(config, key, value).
 inline void set_param(session_gru_config& c, std::string_view assignment) {
-  const std::size_t eq = assignment.find('=');
-  RECSYS_REQUIRE(eq != std::string_view::npos, detail::session_gru_where, "expected key=value, got '", assignment, "'");
-  set_param(c, assignment.substr(0, eq), assignment.substr(eq + 1));
+  const auto [key, value] = detail::split_assignment(detail::session_gru_where, assignment);
+  set_param(c, key, value);
 }
 
 /// The configuration as canonical (key, value) strings, GRU4Rec names; set_param(key, value) on
 /// each reproduces it (for manifests and logs).
 [[nodiscard]] inline std::vector<std::pair<std::string, std::string>> params(const session_gru_config& c) {
-  std::string layers;
-  for (std::size_t i = 0; i < c.layers.size(); ++i) {
-    if (i) layers.push_back('/');
-    layers.append(std::to_string(c.layers[i]));
-  }
-  const char* loss = c.loss == session_gru_loss::cross_entropy ? "cross-entropy"
-                     : c.loss == session_gru_loss::bpr_max     ? "bpr-max"
-                                                               : "top1-max";
-  auto format_double = [](double x) { return detail::str(x); };
-  return {{"loss", loss},
-          {"layers", layers},
-          {"embedding", std::to_string(c.embedding)},
-          {"constrained_embedding", c.constrained_embedding ? "true" : "false"},
-          {"batch_size", std::to_string(c.batch_size)},
-          {"dropout_p_embed", format_double(c.dropout_p_embed)},
-          {"dropout_p_hidden", format_double(c.dropout_p_hidden)},
-          {"learning_rate", format_double(c.learning_rate)},
-          {"momentum", format_double(c.momentum)},
-          {"optimizer", c.optimizer == session_gru_optimizer::adagrad ? "adagrad" : "adam"},
-          {"n_sample", std::to_string(c.n_sample)},
-          {"sample_alpha", format_double(c.sample_alpha)},
-          {"logq", format_double(c.logq)},
-          {"bpreg", format_double(c.bpreg)},
-          {"elu_param", format_double(c.elu_param)},
-          {"n_epochs", std::to_string(c.n_epochs)},
-          {"adagrad_epsilon", format_double(c.adagrad_epsilon)},
-          {"adam_beta1", format_double(c.adam_beta1)},
-          {"adam_beta2", format_double(c.adam_beta2)},
-          {"adam_epsilon", format_double(c.adam_epsilon)},
-          {"hrnn", c.hrnn ? "true" : "false"},
-          {"user_hidden", std::to_string(c.user_hidden)},
-          {"seed", std::to_string(c.seed)},
-          {"num_threads", std::to_string(c.num_threads)},
-          {"progress_every", std::to_string(c.progress_every)}};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : detail::session_gru_fields)
+    if (f.get != nullptr) out.emplace_back(std::string(f.name), f.get(c));
+  return out;
 }
 
 inline void session_gru_config::validate() const {
