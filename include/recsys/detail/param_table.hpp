@@ -19,11 +19,13 @@
 /// the config's validate(), which set_param_from runs after every assignment.
 
 #include <recsys/detail/params.hpp>
+#include <recsys/detail/strings.hpp>
 #include <recsys/errors.hpp>
 
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -159,24 +161,15 @@ constexpr auto bool_field(std::string_view name, std::string_view help) {
       [](const C& c) { return value_text(c.*Member); }};
 }
 
-/// An enum member named by text; Names::values is an array of (name, value) pairs, the first
-/// name of a value being how it is written back.
+/// An enum member named by text (detail::parse_choice); Names::values is an array of (name,
+/// value) pairs, the first name of a value being how it is written back.
 template <auto Member, class Names, class C = typename member_traits<decltype(Member)>::config>
 constexpr auto choice_field(std::string_view name, std::string_view help) {
   return param_field<C>{
       name, help,
       [](C& c, std::string_view where, std::string_view key, std::string_view v) {
-        for (const auto& [n, x] : Names::values)
-          if (n == v) {
-            c.*Member = x;
-            return;
-          }
-        std::string names;
-        for (const auto& [n, x] : Names::values) {
-          names += names.empty() ? "" : " | ";
-          names += n;
-        }
-        throw_invalid_argument(where, "'", key, "' must be one of ", names, " (got '", v, "')");
+        using T = typename member_traits<decltype(Member)>::value;
+        c.*Member = parse_choice<T>(where, key, v, std::span<const std::pair<std::string_view, T>>(Names::values));
       },
       [](const C& c) {
         for (const auto& [n, x] : Names::values)
@@ -216,11 +209,6 @@ void set_param_from(const std::array<param_field<Config>, N>& table, Config& cfg
 /// @throws recsys::invalid_argument naming `where` when there is no '=' or the key is empty.
 [[nodiscard]] inline std::pair<std::string_view, std::string_view> split_assignment(std::string_view where,
                                                                                     std::string_view text) {
-  const auto trim = [](std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-  };
   const auto eq = text.find('=');
   RECSYS_REQUIRE(eq != std::string_view::npos, where, "expected key=value (got '", text, "')");
   const std::string_view key = trim(text.substr(0, eq));

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,10 +70,10 @@ namespace recsys::detail {
   throw_invalid_argument(where, "'", key, "' needs true or false (got '", value, "')");
 }
 
-/// One of a fixed set of names.
+/// One of a fixed set of names (the choices: (name, value) pairs).
 template <class T>
 [[nodiscard]] T parse_choice(std::string_view where, std::string_view key, std::string_view value,
-                             std::initializer_list<std::pair<std::string_view, T>> choices) {
+                             std::span<const std::pair<std::string_view, T>> choices) {
   std::string names;
   for (const auto& [name, v] : choices) {
     if (name == value) return v;
@@ -80,6 +81,12 @@ template <class T>
     names += name;
   }
   throw_invalid_argument(where, "'", key, "' must be one of ", names, " (got '", value, "')");
+}
+
+template <class T>
+[[nodiscard]] T parse_choice(std::string_view where, std::string_view key, std::string_view value,
+                             std::initializer_list<std::pair<std::string_view, T>> choices) {
+  return parse_choice<T>(where, key, value, std::span<const std::pair<std::string_view, T>>(choices.begin(), choices.size()));
 }
 
 /// Edit distance between a and b: insertions, deletions, substitutions and swaps of two

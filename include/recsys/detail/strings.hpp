@@ -14,6 +14,15 @@ namespace recsys::detail {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+/// `s` without the characters of `front` at its start and of `back` at its end (by default
+/// spaces and tabs at both ends): the one trim of the key=value and list parsers.
+[[nodiscard]] constexpr std::string_view trim(std::string_view s, std::string_view front = " \t",
+                                              std::string_view back = " \t") noexcept {
+  while (!s.empty() && front.find(s.front()) != std::string_view::npos) s.remove_prefix(1);
+  while (!s.empty() && back.find(s.back()) != std::string_view::npos) s.remove_suffix(1);
+  return s;
+}
+
 /// ASCII case-insensitive equality (CSV header names, event types, filter keywords).
 [[nodiscard]] constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;

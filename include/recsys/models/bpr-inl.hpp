@@ -19,7 +19,6 @@
 #include <recsys/random.hpp>
 #include <recsys/types.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -28,7 +27,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 

@@ -10,6 +10,7 @@
 
 #include <recsys/detail/param_table.hpp>
 #include <recsys/detail/params.hpp>
+#include <recsys/detail/strings.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/types.hpp>
 
@@ -19,7 +20,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -264,8 +264,7 @@ inline std::vector<std::string> i2i_list(std::string_view where, std::string_vie
     const std::size_t comma = value.find(',', start);
     std::string_view part =
         value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    part = trim(part, " ", " ");
     RECSYS_REQUIRE(!part.empty(), where, "'", key, "' has an empty name in its comma-separated list (got '", value,
                    "')");
     out.emplace_back(part);
@@ -292,23 +291,31 @@ inline std::string i2i_join(const std::vector<std::string>& v) {
 using i2i = item_to_item_config;
 constexpr std::int64_t i2i_index_max = std::numeric_limits<index_t>::max();
 
+struct item_similarity_names {
+  static constexpr auto values = [] {
+    std::array<std::pair<std::string_view, item_similarity>, all_item_similarities.size()> out{};
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = {to_string(all_item_similarities[i]), all_item_similarities[i]};
+    return out;
+  }();
+};
+
+// A comma-separated list of event types (empty: none).
+template <std::vector<std::string> i2i::*Member>
+constexpr param_field<i2i> i2i_list_field(std::string_view name, std::string_view help) {
+  return custom_field<i2i>(
+      name, help,
+      [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
+        c.*Member = i2i_list(where, key, value);
+      },
+      [](const i2i& c) { return i2i_join(c.*Member); });
+}
+
 /// item_to_item_config's hyperparameters, once (detail/param_table.hpp): set_param,
 /// item_to_item_settings and to_params are derived from this table. Personalize SIMS's names
 /// are aliases.
 inline constexpr std::array item_to_item_fields{
-    custom_field<i2i>(
-        "similarity", "pair score: count | jaccard | cosine | lift | pmi | npmi | llr | confidence | sims | bm25 | tfidf",
-        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
-          for (item_similarity s : all_item_similarities)
-            if (to_string(s) == value) {
-              c.similarity = s;
-              return;
-            }
-          std::string names;
-          for (item_similarity s : all_item_similarities) names.append(names.empty() ? "" : " | ").append(to_string(s));
-          throw_invalid_argument(where, "'", key, "' must be one of ", names, " (got '", value, "')");
-        },
-        [](const i2i& c) { return std::string(to_string(c.similarity)); }),
+    choice_field<&i2i::similarity, item_similarity_names>(
+        "similarity", "pair score: count | jaccard | cosine | lift | pmi | npmi | llr | confidence | sims | bm25 | tfidf"),
     int_field<&i2i::neighbours, 1, i2i_index_max>("neighbours", "neighbours kept per item (K), >= 1"),
     with_alias(int_field<&i2i::min_cooccurrence, 1, std::numeric_limits<std::int32_t>::max()>(
                    "min_cooccurrence", "min transactions holding both items, >= 1 (alias: min_cointeraction_count)"),
@@ -352,24 +359,11 @@ inline constexpr std::array item_to_item_fields{
                    "max_row_length",
                    "cap on distinct items per history / basket, sampled; 0 = none (alias: max_history_length)"),
                "max_history_length"),
-    custom_field<i2i>(
-        "event_types", "comma-separated EVENT_TYPEs to mine (empty: all)",
-        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
-          c.event_types = i2i_list(where, key, value);
-        },
-        [](const i2i& c) { return i2i_join(c.event_types); }),
-    custom_field<i2i>(
-        "cross_event_types", "comma-separated EVENT_TYPEs of the neighbour side (cross-occurrence, e.g. purchase)",
-        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
-          c.cross_event_types = i2i_list(where, key, value);
-        },
-        [](const i2i& c) { return i2i_join(c.cross_event_types); }),
-    custom_field<i2i>(
-        "exclude_event_types", "comma-separated EVENT_TYPEs also_viewed never returns to that user (e.g. purchase)",
-        [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {
-          c.exclude_event_types = i2i_list(where, key, value);
-        },
-        [](const i2i& c) { return i2i_join(c.exclude_event_types); }),
+    i2i_list_field<&i2i::event_types>("event_types", "comma-separated EVENT_TYPEs to mine (empty: all)"),
+    i2i_list_field<&i2i::cross_event_types>(
+        "cross_event_types", "comma-separated EVENT_TYPEs of the neighbour side (cross-occurrence, e.g. purchase)"),
+    i2i_list_field<&i2i::exclude_event_types>(
+        "exclude_event_types", "comma-separated EVENT_TYPEs also_viewed never returns to that user (e.g. purchase)"),
     custom_field<i2i>(
         "time_window", "max time between co-occurring events, 0 = none: seconds or 30m, 2h, 1d",
         [](i2i& c, std::string_view where, std::string_view key, std::string_view value) {

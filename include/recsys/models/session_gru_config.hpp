@@ -10,16 +10,15 @@
 #include <recsys/detail/param_table.hpp>
 #include <recsys/detail/params.hpp>
 #include <recsys/detail/session_gru_network.hpp>
+#include <recsys/detail/strings.hpp>
 #include <recsys/errors.hpp>
 #include <recsys/types.hpp>
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -101,20 +100,17 @@ struct session_gru_config {
 
 namespace detail {
 
-inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
-}
-
 inline constexpr const char* session_gru_where = "session_gru::set_param";
+// what set_param trims at the end of a key or value: spaces, tabs and line ends
+inline constexpr std::string_view gru_blanks = " \t\r\n";
 
 inline std::vector<index_t> parse_layers(std::string_view key, std::string_view v) {
   if (!v.empty() && v.front() == '[' && v.back() == ']') v = v.substr(1, v.size() - 2);
   std::vector<index_t> out;
   while (true) {
     const std::size_t cut = v.find_first_of("/,");
-    out.push_back(static_cast<index_t>(parse_int(session_gru_where, key, trim(v.substr(0, cut)), 1, 1 << 20)));
+    const std::string_view size = trim(v.substr(0, cut), " \t", gru_blanks);
+    out.push_back(static_cast<index_t>(parse_int(session_gru_where, key, size, 1, 1 << 20)));
     if (cut == std::string_view::npos) break;
     v.remove_prefix(cut + 1);
   }
@@ -242,11 +238,12 @@ inline constexpr std::array session_gru_fields{
 /// @throws recsys::invalid_argument for an unknown key (the message lists the known ones), an
 ///         unparsable value or a value out of range.
 inline void set_param(session_gru_config& c, std::string_view key, std::string_view value) {
-  std::string_view v = detail::trim(value);
+  std::string_view v = detail::trim(value, " \t", detail::gru_blanks);
   if (v == "True") v = "true";  // GRU4Rec's Python spelling
   if (v == "False") v = "false";
   // combinations are checked by validate() at fit time, so settings can come in any order
-  detail::set_param_from(detail::session_gru_fields, c, detail::session_gru_where, detail::trim(key), v,
+  detail::set_param_from(detail::session_gru_fields, c, detail::session_gru_where,
+                         detail::trim(key, " \t", detail::gru_blanks), v,
                          [](const session_gru_config&) {});
 }
 
